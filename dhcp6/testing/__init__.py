@@ -1,0 +1,1 @@
+"""Helpers for tests of dhcp6 code: network namespaces and the like (needs Linux and root)."""

@@ -1,0 +1,145 @@
+"""DHCP Unique Identifiers (RFC 9915 §11)."""
+
+from __future__ import annotations
+
+import struct
+import uuid as _uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..constants import DUID_MAX_IDENTIFIER, DuidType
+from .errors import ParseError
+
+# §11.2: DUID-LLT time counts seconds from midnight (UTC), January 1, 2000.
+DUID_EPOCH = 946684800
+
+
+class Duid:
+    """Base of the DUID types; ``bytes(duid)`` is its wire form."""
+
+    __slots__ = ()
+
+    duid_type: ClassVar[int]
+
+    def encode(self) -> bytes:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def __bytes__(self) -> bytes:
+        return self.encode()
+
+    def hex(self) -> str:
+        return self.encode().hex()
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+@dataclass(frozen=True, slots=True)
+class DuidLLT(Duid):
+    hw_type: int
+    time: int
+    link_layer: bytes
+    duid_type: ClassVar[int] = DuidType.LLT
+
+    def encode(self) -> bytes:
+        return struct.pack("!HHI", DuidType.LLT, self.hw_type, self.time) + self.link_layer
+
+    def __str__(self) -> str:
+        return f"DUID-LLT hw={self.hw_type} time={self.time} lladdr={_mac(self.link_layer)}"
+
+
+@dataclass(frozen=True, slots=True)
+class DuidEN(Duid):
+    enterprise: int
+    identifier: bytes
+    duid_type: ClassVar[int] = DuidType.EN
+
+    def encode(self) -> bytes:
+        return struct.pack("!HI", DuidType.EN, self.enterprise) + self.identifier
+
+    def __str__(self) -> str:
+        return f"DUID-EN enterprise={self.enterprise} id={self.identifier.hex()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DuidLL(Duid):
+    hw_type: int
+    link_layer: bytes
+    duid_type: ClassVar[int] = DuidType.LL
+
+    def encode(self) -> bytes:
+        return struct.pack("!HH", DuidType.LL, self.hw_type) + self.link_layer
+
+    def __str__(self) -> str:
+        return f"DUID-LL hw={self.hw_type} lladdr={_mac(self.link_layer)}"
+
+
+@dataclass(frozen=True, slots=True)
+class DuidUUID(Duid):
+    uuid: bytes  # 16 octets
+    duid_type: ClassVar[int] = DuidType.UUID
+
+    def encode(self) -> bytes:
+        return struct.pack("!H", DuidType.UUID) + self.uuid
+
+    def __str__(self) -> str:
+        return f"DUID-UUID {_uuid.UUID(bytes=self.uuid)}"
+
+
+@dataclass(frozen=True, slots=True)
+class DuidUnknown(Duid):
+    """A DUID of a type this codec does not know, kept as it came."""
+
+    type_code: int
+    data: bytes
+    duid_type: ClassVar[int] = 0
+
+    def encode(self) -> bytes:
+        return struct.pack("!H", self.type_code) + self.data
+
+    def __str__(self) -> str:
+        return f"DUID type {self.type_code} {self.data.hex()}"
+
+
+def decode_duid(data: bytes, offset: int, option: str) -> Duid:
+    """Decode a DUID that fills ``data`` (which starts at ``offset`` in the message)."""
+    n = len(data)
+    if n < 3:
+        raise ParseError(offset, option, f"DUID of {n} octets (at least 3: type and identifier)")
+    if n - 2 > DUID_MAX_IDENTIFIER:
+        raise ParseError(
+            offset, option, f"DUID identifier of {n - 2} octets (at most {DUID_MAX_IDENTIFIER})"
+        )
+    duid_type = (data[0] << 8) | data[1]
+    if duid_type == DuidType.LLT:
+        if n < 8:
+            raise ParseError(offset, option, f"DUID-LLT of {n} octets (at least 8)")
+        hw, t = struct.unpack_from("!HI", data, 2)
+        return DuidLLT(hw, t, data[8:])
+    if duid_type == DuidType.EN:
+        if n < 7:
+            raise ParseError(offset, option, f"DUID-EN of {n} octets (at least 7)")
+        (ent,) = struct.unpack_from("!I", data, 2)
+        return DuidEN(ent, data[6:])
+    if duid_type == DuidType.LL:
+        if n < 5:
+            raise ParseError(offset, option, f"DUID-LL of {n} octets (at least 5)")
+        (hw,) = struct.unpack_from("!H", data, 2)
+        return DuidLL(hw, data[4:])
+    if duid_type == DuidType.UUID:
+        if n != 18:
+            raise ParseError(offset, option, f"DUID-UUID of {n} octets (exactly 18)")
+        return DuidUUID(data[2:])
+    return DuidUnknown(duid_type, data[2:])
+
+
+def duid_from_bytes(data: bytes) -> Duid:
+    """Decode a stand-alone DUID (a state file, a command-line argument)."""
+    return decode_duid(bytes(data), 0, "DUID")
+
+
+def duid_from_hex(text: str) -> Duid:
+    """Parse ``00:03:00:01:…`` or ``00030001…``; raises ValueError or ParseError."""
+    cleaned = text.replace(":", "").replace("-", "").strip()
+    return duid_from_bytes(bytes.fromhex(cleaned))

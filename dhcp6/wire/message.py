@@ -1,0 +1,227 @@
+"""DHCPv6 messages: client/server (RFC 9915 §8) and relay agent/server (§9) formats.
+
+``decode(data)`` is strict and total: it returns a :class:`Message` or
+:class:`RelayMessage`, or raises :class:`ParseError` — never another exception — and
+``encode(decode(b)) == b`` for every message it accepts.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, replace
+from ipaddress import IPv6Address
+from typing import ClassVar
+
+from ..constants import MAX_RELAY_DEPTH, MessageType, OptionCode, message_name
+from .duid import Duid
+from .errors import ParseError
+from .options import (
+    DECODERS,
+    ClientId,
+    DnsServers,
+    DomainList,
+    ElapsedTime,
+    IaNa,
+    IaPd,
+    IaTa,
+    InterfaceId,
+    Option,
+    OptionRequest,
+    Preference,
+    ServerId,
+    _HasOptions,
+    decode_options,
+    encode_options,
+)
+
+_RELAY_HDR = struct.Struct("!BB16s16s")
+
+
+class _MessageBase(_HasOptions):
+    __slots__ = ()
+    msg_type: int
+
+    @property
+    def name(self) -> str:
+        return message_name(self.msg_type)
+
+    def encode(self) -> bytes:  # pragma: no cover - both subclasses override
+        raise NotImplementedError
+
+    def __bytes__(self) -> bytes:
+        return self.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Message(_MessageBase):
+    """A client/server message: type, 24-bit transaction id, options."""
+
+    msg_type: int
+    transaction_id: int
+    options: tuple[Option, ...] = ()
+
+    def encode(self) -> bytes:
+        head = ((self.msg_type & 0xFF) << 24 | (self.transaction_id & 0xFFFFFF)).to_bytes(4, "big")
+        return head + encode_options(self.options)
+
+    # Readable accessors for the options engines look at most.
+    @property
+    def client_id(self) -> Duid | None:
+        o = self.option(OptionCode.CLIENTID)
+        return o.duid if isinstance(o, ClientId) else None
+
+    @property
+    def server_id(self) -> Duid | None:
+        o = self.option(OptionCode.SERVERID)
+        return o.duid if isinstance(o, ServerId) else None
+
+    @property
+    def ia_na(self) -> list[IaNa]:
+        return [o for o in self.options if isinstance(o, IaNa)]
+
+    @property
+    def ia_ta(self) -> list[IaTa]:
+        return [o for o in self.options if isinstance(o, IaTa)]
+
+    @property
+    def ia_pd(self) -> list[IaPd]:
+        return [o for o in self.options if isinstance(o, IaPd)]
+
+    @property
+    def oro(self) -> tuple[int, ...]:
+        o = self.option(OptionCode.ORO)
+        return o.codes if isinstance(o, OptionRequest) else ()
+
+    @property
+    def preference(self) -> int:
+        """§18.2.9: an Advertise without a Preference option has preference 0."""
+        o = self.option(OptionCode.PREFERENCE)
+        return o.value if isinstance(o, Preference) else 0
+
+    @property
+    def elapsed_time(self) -> int | None:
+        o = self.option(OptionCode.ELAPSED_TIME)
+        return o.value if isinstance(o, ElapsedTime) else None
+
+    @property
+    def rapid_commit(self) -> bool:
+        return self.option(OptionCode.RAPID_COMMIT) is not None
+
+    @property
+    def reconfigure_accept(self) -> bool:
+        return self.option(OptionCode.RECONF_ACCEPT) is not None
+
+    @property
+    def dns_servers(self) -> tuple[IPv6Address, ...]:
+        o = self.option(OptionCode.DNS_SERVERS)
+        return o.servers if isinstance(o, DnsServers) else ()
+
+    @property
+    def domain_list(self) -> tuple[str, ...]:
+        o = self.option(OptionCode.DOMAIN_LIST)
+        return o.names if isinstance(o, DomainList) else ()
+
+    @property
+    def xid(self) -> str:
+        """The transaction id as the 6 hex digits traces and tools show."""
+        return f"{self.transaction_id:06x}"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayMessage(_MessageBase):
+    """Relay-forward or Relay-reply (§9): hop count, link and peer address, options."""
+
+    msg_type: int
+    hop_count: int
+    link_address: IPv6Address
+    peer_address: IPv6Address
+    options: tuple[Option, ...] = ()
+
+    def encode(self) -> bytes:
+        return _RELAY_HDR.pack(
+            self.msg_type, self.hop_count, self.link_address.packed, self.peer_address.packed
+        ) + encode_options(self.options)
+
+    @property
+    def relay_message(self) -> Message | RelayMessage | None:
+        o = self.option(OptionCode.RELAY_MSG)
+        return o.message if isinstance(o, RelayMsg) else None
+
+    @property
+    def interface_id(self) -> bytes | None:
+        o = self.option(OptionCode.INTERFACE_ID)
+        return o.value if isinstance(o, InterfaceId) else None
+
+    def levels(self) -> list[RelayMessage]:
+        """The relay headers from this (outermost) one inwards."""
+        out: list[RelayMessage] = []
+        m: Message | RelayMessage | None = self
+        while isinstance(m, RelayMessage):
+            out.append(m)
+            m = m.relay_message
+        return out
+
+    def innermost(self) -> Message | RelayMessage | None:
+        """The message inside all relay levels (None if a level carries no Relay Message)."""
+        m: Message | RelayMessage | None = self.relay_message
+        while isinstance(m, RelayMessage):
+            m = m.relay_message
+        return m
+
+    def with_message(self, inner: Message | RelayMessage) -> RelayMessage:
+        """A copy whose Relay Message option carries ``inner`` (other options kept)."""
+        opts = tuple(RelayMsg(inner) if o.code == OptionCode.RELAY_MSG else o for o in self.options)
+        if not any(o.code == OptionCode.RELAY_MSG for o in self.options):
+            opts += (RelayMsg(inner),)
+        return replace(self, options=opts)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayMsg(Option):
+    """§21.10 Relay Message option: a whole message, decoded."""
+
+    message: Message | RelayMessage
+    code: ClassVar[int] = OptionCode.RELAY_MSG
+
+    def data(self) -> bytes:
+        return self.message.encode()
+
+
+AnyMessage = Message | RelayMessage
+
+
+def _decode_message(data: bytes, base: int, depth: int) -> AnyMessage:
+    n = len(data)
+    if n < 1:
+        raise ParseError(base, "header", "empty message")
+    msg_type = data[0]
+    if msg_type in (MessageType.RELAY_FORW, MessageType.RELAY_REPL):
+        if depth >= MAX_RELAY_DEPTH:
+            raise ParseError(base, "header", f"relay nesting deeper than {MAX_RELAY_DEPTH} levels")
+        if n < 34:
+            raise ParseError(base, "header", f"relay message of {n} octets (header needs 34)")
+        t, hops, link, peer = _RELAY_HDR.unpack_from(data)
+        opts = decode_options(data[34:], base + 34, "", depth + 1)
+        return RelayMessage(t, hops, IPv6Address(link), IPv6Address(peer), opts)
+    if n < 4:
+        raise ParseError(base, "header", f"message of {n} octets (header needs 4)")
+    xid = (data[1] << 16) | (data[2] << 8) | data[3]
+    return Message(msg_type, xid, decode_options(data[4:], base + 4, "", depth))
+
+
+def _relay_msg(b: bytes, off: int, path: str, depth: int) -> Option:
+    return RelayMsg(_decode_message(b, off, depth))
+
+
+DECODERS[OptionCode.RELAY_MSG] = _relay_msg
+
+
+def decode(data: bytes | bytearray | memoryview) -> AnyMessage:
+    """Decode one DHCPv6 message; raises :class:`ParseError` on any malformed input."""
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    return _decode_message(data, 0, 0)
+
+
+def encode(msg: AnyMessage) -> bytes:
+    return msg.encode()

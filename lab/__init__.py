@@ -1,0 +1,1 @@
+"""dhcp6-lab: the network-namespace emulation lab (topologies, builder, runtime)."""

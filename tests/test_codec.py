@@ -1,0 +1,175 @@
+"""Codec unit tests: typed access, exact encoding, and each kind of malformed input."""
+
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv6Address
+
+import pytest
+
+import dhcp6
+from dhcp6.constants import MessageType, OptionCode, StatusCode
+from dhcp6.wire import (
+    ClientId,
+    DomainList,
+    DuidLL,
+    DuidLLT,
+    DuidUUID,
+    ElapsedTime,
+    IaAddress,
+    IaNa,
+    IaPd,
+    IaPrefix,
+    InterfaceId,
+    Message,
+    OptionRequest,
+    ParseError,
+    RelayMessage,
+    RelayMsg,
+    ServerId,
+    StatusOption,
+    UnknownOption,
+    decode,
+    duid_from_hex,
+)
+
+A = IPv6Address
+CLIENT = DuidLLT(1, 849158587, bytes.fromhex("3e7e342fd408"))
+SERVER = DuidLL(1, bytes.fromhex("0e397c6d4fa9"))
+
+
+def opt(code: int, body: bytes) -> bytes:
+    return struct.pack("!HH", code, len(body)) + body
+
+
+def request() -> Message:
+    return Message(
+        MessageType.REQUEST,
+        0x0B13E4,
+        (
+            ClientId(CLIENT),
+            ServerId(SERVER),
+            OptionRequest((23, 24)),
+            ElapsedTime(0),
+            IaNa(7, 3600, 5400, (IaAddress(A("2001:db8:1::100"), 7200, 7500),)),
+            IaPd(7, 0, 0, (IaPrefix(7200, 7500, 56, A("2001:db8:8000::")),)),
+        ),
+    )
+
+
+def test_readable_access():
+    m = decode(request().encode())
+    assert isinstance(m, Message)
+    assert m.msg_type == MessageType.REQUEST and m.name == "REQUEST" and m.xid == "0b13e4"
+    assert m.ia_na[0].addresses[0].valid_lifetime == 7500
+    assert m.ia_pd[0].prefixes[0].network.compressed == "2001:db8:8000::/56"
+    assert m.option(OptionCode.SERVERID) == ServerId(SERVER)
+    assert m.client_id == CLIENT and m.server_id == SERVER
+    assert m.oro == (23, 24) and m.elapsed_time == 0 and not m.rapid_commit
+    assert dhcp6.ParseError is ParseError
+
+
+def test_exact_wire_form_of_a_known_message():
+    m = Message(MessageType.SOLICIT, 0xA7C032, (ClientId(CLIENT), ElapsedTime(0)))
+    assert m.encode().hex() == (
+        "01a7c032" + "0001000e" + "00010001329d21bb3e7e342fd408" + "00080002" + "0000"
+    )
+
+
+def test_unknown_options_and_message_types_are_kept():
+    raw = bytes([200, 1, 2, 3]) + opt(999, b"\x01\x02") + opt(39, b"\x00abc")
+    m = decode(raw)
+    assert m.msg_type == 200 and m.name == "TYPE-200"
+    assert m.options == (UnknownOption(999, b"\x01\x02"), UnknownOption(39, b"\x00abc"))
+    assert m.encode() == raw
+
+
+def test_relay_levels_and_innermost():
+    inner = request()
+    r = RelayMessage(12, 0, A("2001:db8:2::1"), A("fe80::1"), (RelayMsg(inner),))
+    outer = RelayMessage(12, 1, A("::"), A("2001:db8:2::2"), (InterfaceId(b"eth1"), RelayMsg(r)))
+    d = decode(outer.encode())
+    assert isinstance(d, RelayMessage)
+    assert [lv.hop_count for lv in d.levels()] == [1, 0]
+    assert d.interface_id == b"eth1" and d.innermost() == inner
+    assert d.with_message(inner).relay_message == inner
+
+
+def test_domain_names_and_status_text():
+    d = DomainList(("lab.example", "a.b.c"))
+    assert d.data() == b"\x03lab\x07example\x00\x01a\x01b\x01c\x00"
+    s = StatusOption(StatusCode.NO_ADDRS_AVAIL, "pool empty ✓")
+    m = decode(Message(7, 1, (d, s)).encode())
+    assert m.domain_list == ("lab.example", "a.b.c") and m.status == s
+    assert m.status.name == "NoAddrsAvail"
+
+
+def test_duid_from_hex():
+    assert duid_from_hex("00:03:00:01:0e:39:7c:6d:4f:a9") == SERVER
+    assert isinstance(duid_from_hex("0004" + "11" * 16), DuidUUID)
+
+
+HEADER = bytes([3, 0, 0, 1])
+BAD = {
+    "empty": (b"", 0, "header"),
+    "truncated header": (b"\x01\x02", 0, "header"),
+    "truncated option header": (HEADER + b"\x00\x01\x00", 4, "options"),
+    "option length past the end": (HEADER + b"\x00\x08\x00\x04\x00\x00", 4, "ELAPSED_TIME"),
+    "IA_NA shorter than 12": (HEADER + opt(3, bytes(11)), 8, "IA_NA"),
+    "IAADDR shorter than 24": (HEADER + opt(3, bytes(12) + opt(5, bytes(23))), 24, "IA_NA/IAADDR"),
+    "IAPREFIX length over 128": (
+        HEADER + opt(25, bytes(12) + opt(26, bytes(8) + b"\x81" + bytes(16))),
+        32,
+        "IA_PD/IAPREFIX",
+    ),
+    "elapsed time of 3 octets": (HEADER + opt(8, bytes(3)), 8, "ELAPSED_TIME"),
+    "odd ORO": (HEADER + opt(6, bytes(3)), 8, "ORO"),
+    "preference of 2 octets": (HEADER + opt(7, bytes(2)), 8, "PREFERENCE"),
+    "rapid commit with data": (HEADER + opt(14, b"\x00"), 8, "RAPID_COMMIT"),
+    "DNS servers not 16n": (HEADER + opt(23, bytes(17)), 8, "DNS_SERVERS"),
+    "label past the end": (HEADER + opt(24, b"\x05ab\x00"), 8, "DOMAIN_LIST"),
+    "unterminated name": (HEADER + opt(24, b"\x03lab"), 12, "DOMAIN_LIST"),
+    "compressed label": (HEADER + opt(24, b"\xc0\x0c"), 8, "DOMAIN_LIST"),
+    "label with a dot": (HEADER + opt(24, b"\x03a.b\x00"), 8, "DOMAIN_LIST"),
+    "DUID too short": (HEADER + opt(1, b"\x00\x01"), 8, "CLIENTID"),
+    "DUID identifier over 128": (HEADER + opt(1, b"\x00\x02" + bytes(129)), 8, "CLIENTID"),
+    "DUID-UUID of 17": (HEADER + opt(2, b"\x00\x04" + bytes(15)), 8, "SERVERID"),
+    "DUID-LLT of 7": (HEADER + opt(1, b"\x00\x01" + bytes(5)), 8, "CLIENTID"),
+    "status not UTF-8": (HEADER + opt(13, b"\x00\x00\xff"), 10, "STATUS_CODE"),
+    "auth shorter than 11": (HEADER + opt(11, bytes(10)), 8, "AUTH"),
+    "relay header short": (bytes([12]) + bytes(20), 0, "header"),
+    "relay msg truncated": (bytes([12, 0]) + bytes(32) + opt(9, b"\x01\x00"), 38, "header"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_malformed_input_raises_parse_error_naming_offset_and_option(name):
+    data, offset, option = BAD[name]
+    with pytest.raises(ParseError) as info:
+        decode(data)
+    assert info.value.offset == offset
+    assert info.value.option == option
+    assert f"offset {offset}" in str(info.value)
+
+
+def nested_relays(levels: int) -> bytes:
+    m = Message(1, 1, ()).encode()
+    for _ in range(levels):
+        m = bytes([12, 0]) + bytes(32) + opt(9, m)
+    return m
+
+
+def test_relay_nesting_limit():
+    assert len(decode(nested_relays(32)).levels()) == 32
+    with pytest.raises(ParseError, match="deeper than 32"):
+        decode(nested_relays(33))
+    with pytest.raises(ParseError):  # far deeper: still a ParseError, no RecursionError
+        decode(nested_relays(1000))
+
+
+def test_no_blanket_exception_handlers_in_the_codec():
+    from pathlib import Path
+
+    for path in Path(dhcp6.__file__).parent.joinpath("wire").glob("*.py"):
+        text = path.read_text()
+        assert "except Exception" not in text and "except:" not in text, path
