@@ -1,0 +1,104 @@
+"""What engines return: actions for their driver to carry out, in order.
+
+Engines never touch sockets, clocks or files; they return these. A driver must carry
+out lease actions (``CommitLease``/``RemoveLease``) durably before any ``Send`` that
+follows them in the same list — that is how "committed before the Reply" holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any
+
+from ..leases.model import Lease
+from ..wire import AnyMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    message: AnyMessage
+    dst: IPv6Address
+    port: int
+    iface: str | None = None
+    hop_limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    name: str
+    at: float  # engine time (protocol seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureAddress:
+    address: IPv6Address
+    prefixlen: int
+    preferred: int
+    valid: int
+    iface: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAddress:
+    address: IPv6Address
+    prefixlen: int
+    iface: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurePrefix:
+    prefix: IPv6Network
+    preferred: int
+    valid: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemovePrefix:
+    prefix: IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    old: str
+    new: str
+    seed: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommitLease:
+    lease: Lease
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveLease:
+    lease: Lease
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A trace event (kind and fields per dhcp6.trace); the driver stamps t and node."""
+
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Action = (
+    Send
+    | SetTimer
+    | CancelTimer
+    | ConfigureAddress
+    | RemoveAddress
+    | ConfigurePrefix
+    | RemovePrefix
+    | StateChanged
+    | CommitLease
+    | RemoveLease
+    | Trace
+)

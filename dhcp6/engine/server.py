@@ -1,0 +1,625 @@
+"""Sans-IO DHCPv6 server engine (RFC 9915 §16, §18.3, relayed traffic per §19.3).
+
+Inputs: ``packet_received(data, src, dst, iface, now)``, ``timer_fired(name, now)``,
+``restore(leases)``. Outputs: lists of :mod:`~dhcp6.engine.actions`. The lease table in
+memory is the truth about bindings; ``CommitLease``/``RemoveLease`` actions tell the
+driver what to make durable before it sends the ``Send`` actions that follow them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import Any
+
+from ..constants import (
+    CLIENT_PORT,
+    INFINITY,
+    SERVER_PORT,
+    MessageType,
+    OptionCode,
+    StatusCode,
+    message_name,
+)
+from ..leases.model import BOUND, DECLINED, NA, PD, Lease
+from ..leases.pools import RangeAllocator
+from ..leases.table import LeaseTable
+from ..server_config import Lifetimes, OptionValues, ServerConfig, Subnet
+from ..wire import (
+    AnyMessage,
+    DnsServers,
+    DomainList,
+    Duid,
+    IaAddress,
+    IaNa,
+    IaPd,
+    IaPrefix,
+    InfMaxRt,
+    InformationRefreshTime,
+    InterfaceId,
+    Message,
+    Option,
+    ParseError,
+    Preference,
+    RapidCommit,
+    RelayMessage,
+    RelayMsg,
+    ServerId,
+    SolMaxRt,
+    StatusOption,
+    decode,
+)
+from ..wire.describe import summary
+from .actions import Action, CommitLease, RemoveLease, Send, SetTimer, Trace
+from .server_table import HANDLING, RECONFIGURE_ANSWERS, RECONFIGURE_REPLY
+
+RECLAIM = "reclaim"
+
+
+@dataclass(slots=True)
+class Ctx:
+    """One message being handled."""
+
+    msg: Message
+    duid: bytes
+    src: IPv6Address
+    iface: str
+    relay: RelayMessage | None
+    subnet: Subnet | None
+    now: float
+    actions: list[Action]
+
+
+def _ends(now: float, valid: int) -> float:
+    return float("inf") if valid == INFINITY else now + valid
+
+
+class Drop(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class ServerEngine:
+    def __init__(
+        self, config: ServerConfig, duid: Duid, *, trace: bool = True, node: str = ""
+    ) -> None:
+        self.duid = duid
+        self.duid_bytes = duid.encode()
+        self.server_id = ServerId(duid)
+        self.trace = trace
+        self.table = LeaseTable()
+        self.pending_reconfigure: set[bytes] = set()  # clients we sent a Reconfigure to
+        self.stats: dict[str, int] = {}
+        self.configure(config)
+
+    # ------------------------------------------------------------------ configuration
+    def configure(self, config: ServerConfig) -> None:
+        """(Re)load a configuration; bindings are kept (SIGHUP)."""
+        self.config = config
+        self._na_pools: dict[str, list[RangeAllocator]] = {}
+        self._pd_pools: dict[str, list[tuple[RangeAllocator, int]]] = {}
+        for s in config.subnets:
+            self._na_pools[s.name] = [RangeAllocator(int(r.first), int(r.last)) for r in s.pools]
+            self._pd_pools[s.name] = [
+                (
+                    RangeAllocator(
+                        int(p.prefix.network_address),
+                        int(p.prefix.broadcast_address) - (1 << (128 - p.delegated_length)) + 1,
+                        1 << (128 - p.delegated_length),
+                    ),
+                    p.delegated_length,
+                )
+                for p in s.pd_pools
+            ]
+        self._by_iface = {s.interface: s for s in config.subnets if s.interface}
+        self._by_iid = {s.interface_id: s for s in config.subnets if s.interface_id}
+
+    def restore(self, leases: Iterable[Lease]) -> int:
+        """Load bindings kept by the lease store (at start, after a crash)."""
+        n = 0
+        for lease in leases:
+            self.table.put(lease)
+            n += 1
+        return n
+
+    def start(self, now: float) -> list[Action]:
+        return [SetTimer(RECLAIM, now + self.config.reclaim_interval)]
+
+    # ------------------------------------------------------------------ inputs
+    def timer_fired(self, name: str, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if name == RECLAIM:
+            for lease in self.table.expired(now):
+                self._give_back(lease)
+                actions.append(RemoveLease(lease))
+                action = "reclaimed" if lease.state == DECLINED else "expired"
+                self._trace(actions, "lease", action=action, **self._lease_fields(lease))
+            actions.append(SetTimer(RECLAIM, now + self.config.reclaim_interval))
+        return actions
+
+    def packet_received(
+        self, data: bytes, src: IPv6Address, dst: IPv6Address | None, iface: str, now: float
+    ) -> list[Action]:
+        actions: list[Action] = []
+        try:
+            msg = decode(data)
+        except ParseError as e:
+            self._drop(actions, f"malformed: {e}", peer=str(src))
+            return actions
+        if self.trace:
+            actions.append(Trace("recv", {**summary(msg), "peer": str(src), "iface": iface}))
+        relay: RelayMessage | None = None
+        if isinstance(msg, RelayMessage):
+            if msg.msg_type != MessageType.RELAY_FORW:
+                self._drop(actions, "Relay-reply is for relay agents", msg=msg.name)
+                return actions
+            relay = msg
+            inner = msg.innermost()
+            if not isinstance(inner, Message):
+                self._drop(actions, "Relay-forward without a client message", msg=msg.name)
+                return actions
+            msg = inner
+        elif dst is not None and not dst.is_multicast:
+            # RFC 9915 §16: servers should not accept unicast traffic from clients.
+            self._drop(actions, "unicast from a client (RFC 9915 §16)", msg=msg.name)
+            return actions
+        handling = HANDLING.get(msg.msg_type)  # type: ignore[call-overload]
+        if handling is None:
+            reason = (
+                "server-to-client message"
+                if msg.msg_type
+                in (MessageType.ADVERTISE, MessageType.REPLY, MessageType.RECONFIGURE)
+                else "unknown message type"
+            )
+            self._drop(actions, reason, msg=message_name(msg.msg_type))
+            return actions
+        cid = msg.client_id
+        ctx = Ctx(msg, cid.encode() if cid else b"", src, iface, relay, None, now, actions)
+        try:
+            self._validate(ctx)
+            ctx.subnet = self._select_subnet(ctx)
+            reply, seed = getattr(self, handling.handler)(ctx)
+        except Drop as d:
+            self._drop(actions, d.reason, msg=msg.name)
+            return actions
+        if msg.msg_type in RECONFIGURE_ANSWERS and ctx.duid in self.pending_reconfigure:
+            self.pending_reconfigure.discard(ctx.duid)
+            seed = RECONFIGURE_REPLY
+        self.stats[seed] = self.stats.get(seed, 0) + 1
+        if self.trace:
+            actions.append(
+                Trace("state", {"seed": seed, "msg": msg.name, "client": ctx.duid.hex()})
+            )
+        if reply is not None:
+            actions.append(self._send(ctx, reply))
+        return actions
+
+    # ------------------------------------------------------------------ §16 validation
+    def _validate(self, ctx: Ctx) -> None:
+        m, t = ctx.msg, ctx.msg.msg_type
+        sid = m.option(OptionCode.SERVERID)
+        theirs = (
+            sid is not None and isinstance(sid, ServerId) and sid.duid.encode() != self.duid_bytes
+        )
+        if t == MessageType.INFORMATION_REQUEST:
+            if theirs:
+                raise Drop("Server-ID does not match ours")
+            if any(
+                o.code in (OptionCode.IA_NA, OptionCode.IA_TA, OptionCode.IA_PD) for o in m.options
+            ):
+                raise Drop("Information-request carries an IA option")
+            return
+        if not ctx.duid:
+            raise Drop("no Client-ID")
+        if t in (MessageType.SOLICIT, MessageType.CONFIRM, MessageType.REBIND):
+            if sid is not None:
+                raise Drop(f"{m.name} carries a Server-ID")
+        elif sid is None:
+            raise Drop(f"{m.name} without a Server-ID")
+        elif theirs:
+            raise Drop("Server-ID does not match ours")
+
+    def _select_subnet(self, ctx: Ctx) -> Subnet | None:
+        if ctx.relay is None:
+            return self._by_iface.get(ctx.iface)
+        for level in reversed(ctx.relay.levels()):  # innermost relay first
+            if not level.link_address.is_unspecified:
+                for s in self.config.subnets:
+                    if level.link_address in s.prefix:
+                        return s
+            iid = level.interface_id
+            if iid is not None and iid in self._by_iid:
+                return self._by_iid[iid]
+        return None
+
+    # ------------------------------------------------------------------ handlers
+    def _solicit(self, ctx: Ctx) -> tuple[Message | None, str]:
+        if ctx.msg.rapid_commit and self.config.rapid_commit:
+            opts = self._assign_all(ctx, commit=True)
+            return self._reply(ctx, MessageType.REPLY, [*opts, RapidCommit()]), "Reply"
+        opts = self._assign_all(ctx, commit=False)
+        if self.config.preference:
+            opts.append(Preference(self.config.preference))
+        return self._reply(ctx, MessageType.ADVERTISE, opts), "Advertise"
+
+    def _request(self, ctx: Ctx) -> tuple[Message | None, str]:
+        return self._reply(ctx, MessageType.REPLY, self._assign_all(ctx, commit=True)), "Reply"
+
+    def _renew(self, ctx: Ctx) -> tuple[Message | None, str]:
+        ias = [self._extend(ctx, ia, rebind=False) for ia in self._ias(ctx.msg)]
+        return self._reply(ctx, MessageType.REPLY, [ia for ia in ias if ia is not None]), "Reply"
+
+    def _rebind(self, ctx: Ctx) -> tuple[Message | None, str]:
+        if ctx.subnet is None:
+            raise Drop("Rebind from a link we serve no subnet on")
+        ias = [ia for ia in (self._extend(ctx, ia, rebind=True) for ia in self._ias(ctx.msg)) if ia]
+        if not ias:
+            raise Drop("Rebind would return nothing (RFC 9915 §18.3.5)")
+        return self._reply(ctx, MessageType.REPLY, ias), "Reply"
+
+    def _confirm(self, ctx: Ctx) -> tuple[Message | None, str]:
+        addrs = [a.address for ia in ctx.msg.ia_na for a in ia.addresses]
+        if not addrs:
+            raise Drop("Confirm carries no addresses: cannot tell (RFC 9915 §18.3.3)")
+        if ctx.subnet is None:
+            raise Drop("Confirm from a link we serve no subnet on: cannot tell")
+        ok = all(a in ctx.subnet.prefix for a in addrs)
+        status = (
+            StatusOption(StatusCode.SUCCESS, "all addresses are on link")
+            if ok
+            else StatusOption(StatusCode.NOT_ON_LINK, "an address is not appropriate for the link")
+        )
+        return self._reply(ctx, MessageType.REPLY, [status], with_options=False), "Reply"
+
+    def _information_request(self, ctx: Ctx) -> tuple[Message | None, str]:
+        return self._reply(ctx, MessageType.REPLY, [], info=True), "Reply"
+
+    def _release(self, ctx: Ctx) -> tuple[Message | None, str]:
+        return self._give_up(ctx, declined=False), "Release"
+
+    def _decline(self, ctx: Ctx) -> tuple[Message | None, str]:
+        return self._give_up(ctx, declined=True), "Release"
+
+    # ------------------------------------------------------------------ building replies
+    def _reply(
+        self,
+        ctx: Ctx,
+        msg_type: MessageType,
+        body: list[Option],
+        *,
+        with_options: bool = True,
+        info: bool = False,
+    ) -> Message:
+        opts: list[Option] = [self.server_id]
+        cid = ctx.msg.option(OptionCode.CLIENTID)
+        if cid is not None:
+            opts.append(cid)
+        opts.extend(body)
+        if with_options:
+            opts.extend(self._requested_options(ctx, info))
+        return Message(msg_type, ctx.msg.transaction_id, tuple(opts))
+
+    def _option_values(self, subnet: Subnet | None) -> OptionValues:
+        return subnet.options if subnet is not None else OptionValues()
+
+    def _requested_options(self, ctx: Ctx, info: bool) -> list[Option]:
+        oro = set(ctx.msg.oro)
+        always = self.config.always_send
+        v = self._option_values(ctx.subnet)
+
+        def want(code: int, key: str) -> bool:
+            return code in oro or key in always
+
+        out: list[Option] = []
+        if v.dns_servers and want(OptionCode.DNS_SERVERS, "dns_servers"):
+            out.append(DnsServers(v.dns_servers))
+        if v.domain_search and want(OptionCode.DOMAIN_LIST, "domain_search"):
+            out.append(DomainList(v.domain_search))
+        if v.sol_max_rt is not None and not info and want(OptionCode.SOL_MAX_RT, "sol_max_rt"):
+            out.append(SolMaxRt(v.sol_max_rt))
+        if info:
+            if v.inf_max_rt is not None and want(OptionCode.INF_MAX_RT, "inf_max_rt"):
+                out.append(InfMaxRt(v.inf_max_rt))
+            irt = v.information_refresh_time
+            if irt is not None and want(
+                OptionCode.INFORMATION_REFRESH_TIME, "information_refresh_time"
+            ):
+                out.append(InformationRefreshTime(irt))
+        return out
+
+    def _send(self, ctx: Ctx, reply: Message) -> Send:
+        if self.trace:
+            ctx.actions.append(
+                Trace("send", {**summary(reply), "peer": str(ctx.src), "iface": ctx.iface})
+            )
+        if ctx.relay is None:
+            return Send(reply, ctx.src, CLIENT_PORT, ctx.iface)
+        wrapped: AnyMessage = reply
+        for level in reversed(ctx.relay.levels()):  # §19.3: mirror every level, inner first
+            opts: list[Option] = []
+            if level.interface_id is not None:
+                opts.append(InterfaceId(level.interface_id))
+            opts.append(RelayMsg(wrapped))
+            wrapped = RelayMessage(
+                MessageType.RELAY_REPL,
+                level.hop_count,
+                level.link_address,
+                level.peer_address,
+                tuple(opts),
+            )
+        return Send(wrapped, ctx.src, SERVER_PORT, ctx.iface)
+
+    # ------------------------------------------------------------------ IA processing
+    @staticmethod
+    def _ias(msg: Message) -> list[IaNa | IaPd]:
+        return [o for o in msg.options if isinstance(o, (IaNa, IaPd))]
+
+    def _lifetimes(self, ctx: Ctx) -> Lifetimes:
+        return self.config.lifetimes_for(ctx.subnet) if ctx.subnet else self.config.lifetimes
+
+    def _assign_all(self, ctx: Ctx, commit: bool) -> list[Option]:
+        return [self._assign(ctx, ia, commit) for ia in self._ias(ctx.msg)]
+
+    def _assign(self, ctx: Ctx, ia: IaNa | IaPd, commit: bool) -> Option:
+        """Solicit / Request: the IA with what is (or would be) assigned (§18.3.1, §18.3.2)."""
+        kind = NA if isinstance(ia, IaNa) else PD
+        lt = self._lifetimes(ctx)
+        t1, t2 = lt.timers()
+        fail = StatusCode.NO_ADDRS_AVAIL if kind == NA else StatusCode.NO_PREFIX_AVAIL
+        s = ctx.subnet
+        if s is None:
+            return self._ia_status(ia, fail, "no subnet serves this link")
+        if kind == NA and commit:
+            foreign = [a.address for a in ia.addresses if a.address not in s.prefix]
+            if foreign:  # §18.3.2
+                return self._ia_status(ia, StatusCode.NOT_ON_LINK, f"{foreign[0]} is not on link")
+        leases = [x for x in self.table.binding(kind, ctx.duid, ia.iaid) if self._appropriate(s, x)]
+        if not leases:
+            chosen = self._choose(ctx, s, ia, kind, take=commit)
+            if chosen is None:
+                what = "addresses" if kind == NA else "prefixes"
+                return self._ia_status(ia, fail, f"no {what} available")
+            leases = [chosen]
+        if commit:
+            leases = [self._commit(ctx, x, lt) for x in leases]
+        return self._ia(ia, t1, t2, [self._lease_option(x, lt.preferred, lt.valid) for x in leases])
+
+    def _extend(self, ctx: Ctx, ia: IaNa | IaPd, rebind: bool) -> Option | None:
+        """Renew / Rebind (§18.3.4, §18.3.5); None when the IA has nothing to say."""
+        kind = NA if isinstance(ia, IaNa) else PD
+        lt = self._lifetimes(ctx)
+        t1, t2 = lt.timers()
+        s = ctx.subnet
+        binding = {x.key: x for x in self.table.binding(kind, ctx.duid, ia.iaid)}
+        asked = (
+            [(a.address, 128) for a in ia.addresses]
+            if isinstance(ia, IaNa)
+            else [(p.prefix, p.prefix_length) for p in ia.prefixes]
+        )
+        out: list[Option] = []
+        if not binding:
+            if not rebind or self.config.rebind_unknown == "nobinding":
+                return self._ia_status(ia, StatusCode.NO_BINDING, "no binding for this IA")
+            for addr, plen in asked:  # another server's client after a failover
+                x = self._adopt(ctx, s, kind, ia.iaid, addr, plen, lt) if s else None
+                if x is not None:
+                    out.append(self._lease_option(x, lt.preferred, lt.valid))
+                else:
+                    out.append(self._zero(kind, addr, plen))
+            return self._ia(ia, t1, t2, out) if out else None
+        for x in binding.values():
+            if s is not None and self._appropriate(s, x):
+                out.append(self._lease_option(self._commit(ctx, x, lt), lt.preferred, lt.valid))
+            else:  # no longer appropriate: lifetime 0 tells the client to stop using it
+                self._release_lease(ctx, x, "removed")
+                out.append(self._lease_option(x, 0, 0))
+        known = {(x.address, x.prefixlen) for x in binding.values()}
+        for addr, plen in asked:
+            if (addr, plen) not in known and (
+                s is None or not self._appropriate_addr(s, kind, addr)
+            ):
+                out.append(self._zero(kind, addr, plen))
+        return self._ia(ia, t1, t2, out)
+
+    def _give_up(self, ctx: Ctx, declined: bool) -> Message:
+        """Release / Decline (§18.3.7, §18.3.8): top-level Success, NoBinding per unknown IA."""
+        body: list[Option] = [
+            StatusOption(StatusCode.SUCCESS, "released" if not declined else "declined")
+        ]
+        for ia in self._ias(ctx.msg):
+            kind = NA if isinstance(ia, IaNa) else PD
+            binding = {
+                (x.address, x.prefixlen): x for x in self.table.binding(kind, ctx.duid, ia.iaid)
+            }
+            if not binding:
+                body.append(self._ia_status(ia, StatusCode.NO_BINDING, "no binding for this IA"))
+                continue
+            asked = (
+                [(a.address, 128) for a in ia.addresses]
+                if isinstance(ia, IaNa)
+                else [(p.prefix, p.prefix_length) for p in ia.prefixes]
+            )
+            for key in asked:
+                x = binding.get(key)
+                if x is None:
+                    continue  # not this client's: ignored (§18.3.7)
+                if declined and kind == NA:
+                    self._decline_lease(ctx, x)
+                else:
+                    self._release_lease(ctx, x, "released")
+        return self._reply(ctx, MessageType.REPLY, body, with_options=False)
+
+    # ------------------------------------------------------------------ lease helpers
+    def _appropriate_addr(self, s: Subnet, kind: str, addr: IPv6Address) -> bool:
+        if kind == NA:
+            return addr in s.prefix
+        return any(addr in p.prefix for p in s.pd_pools)
+
+    def _appropriate(self, s: Subnet, x: Lease) -> bool:
+        if x.kind == NA:
+            return x.address in s.prefix
+        return any(x.address in p.prefix and x.prefixlen == p.delegated_length for p in s.pd_pools)
+
+    def _in_use(self, kind: str) -> Any:
+        leases = self.table.leases
+        return lambda v: (kind, v) in leases
+
+    def _choose(self, ctx: Ctx, s: Subnet, ia: IaNa | IaPd, kind: str, take: bool) -> Lease | None:
+        in_use = self._in_use(kind)
+        hints = (
+            [a.address for a in ia.addresses]
+            if isinstance(ia, IaNa)
+            else [p.prefix for p in ia.prefixes if not p.prefix.is_unspecified]
+        )
+        if kind == NA:
+            pools = [(p, 128) for p in self._na_pools.get(s.name, [])]
+        else:
+            pools = self._pd_pools.get(s.name, [])
+        for h in hints:  # a free hint inside a pool is granted (§18.3.2 lets us)
+            for pool, plen in pools:
+                if int(h) in pool and not in_use(int(h)):
+                    return self._new_lease(ctx, s, kind, ia.iaid, int(h), plen)
+        for pool, plen in pools:
+            v = pool.take(in_use) if take else pool.peek(in_use)
+            if v is not None:
+                return self._new_lease(ctx, s, kind, ia.iaid, v, plen)
+        return None
+
+    def _new_lease(self, ctx: Ctx, s: Subnet, kind: str, iaid: int, value: int, plen: int) -> Lease:
+        lt = self._lifetimes(ctx)
+        return Lease(
+            kind,
+            IPv6Address(value),
+            plen,
+            ctx.duid,
+            iaid,
+            lt.preferred,
+            lt.valid,
+            _ends(ctx.now, lt.valid),
+            BOUND,
+            s.name,
+        )
+
+    def _adopt(
+        self, ctx: Ctx, s: Subnet, kind: str, iaid: int, addr: IPv6Address, plen: int, lt: Lifetimes
+    ) -> Lease | None:
+        """Rebind of a binding we do not hold: take it over if appropriate and free."""
+        if kind == NA and addr not in s.prefix:
+            return None
+        if kind == PD and not any(
+            addr in p.prefix and plen == p.delegated_length for p in s.pd_pools
+        ):
+            return None
+        if (kind, int(addr)) in self.table.leases:
+            return None  # someone else's (or declined)
+        lease = Lease(
+            kind,
+            addr,
+            plen,
+            ctx.duid,
+            iaid,
+            lt.preferred,
+            lt.valid,
+            _ends(ctx.now, lt.valid),
+            BOUND,
+            s.name,
+        )
+        return self._commit(ctx, lease, lt, action="rebound")
+
+    def _commit(self, ctx: Ctx, lease: Lease, lt: Lifetimes, action: str | None = None) -> Lease:
+        new = self.table.get(lease.kind, int(lease.address)) is None
+        lease = lease.renewed(lt.preferred, lt.valid, _ends(ctx.now, lt.valid))
+        self.table.put(lease)
+        ctx.actions.append(CommitLease(lease))
+        if action is None:
+            t = ctx.msg.msg_type
+            action = (
+                "bound"
+                if new or t in (MessageType.REQUEST, MessageType.SOLICIT)
+                else ("rebound" if t == MessageType.REBIND else "renewed")
+            )
+        t1, t2 = lt.timers()
+        self._trace(ctx.actions, "lease", action=action, t1=t1, t2=t2, **self._lease_fields(lease))
+        return lease
+
+    def _release_lease(self, ctx: Ctx, lease: Lease, action: str) -> None:
+        self.table.remove(lease)
+        self._give_back(lease)
+        ctx.actions.append(RemoveLease(lease))
+        self._trace(ctx.actions, "lease", action=action, **self._lease_fields(lease))
+
+    def _decline_lease(self, ctx: Ctx, lease: Lease) -> None:
+        self.table.remove(lease)
+        held = Lease(
+            lease.kind,
+            lease.address,
+            lease.prefixlen,
+            b"",
+            0,
+            0,
+            0,
+            ctx.now + self.config.decline_probation,
+            DECLINED,
+            lease.subnet,
+        )
+        self.table.put(held)
+        ctx.actions.append(CommitLease(held))
+        self._trace(
+            ctx.actions,
+            "lease",
+            action="declined",
+            **self._lease_fields(lease),
+            probation=self.config.decline_probation,
+        )
+
+    def _give_back(self, lease: Lease) -> None:
+        if lease.kind == NA:
+            for pool in self._na_pools.get(lease.subnet, []):
+                pool.give_back(int(lease.address))
+        else:
+            for pool, _ in self._pd_pools.get(lease.subnet, []):
+                pool.give_back(int(lease.address))
+
+    # ------------------------------------------------------------------ option builders
+    @staticmethod
+    def _lease_option(x: Lease, preferred: int, valid: int) -> Option:
+        if x.kind == NA:
+            return IaAddress(x.address, preferred, valid)
+        return IaPrefix(preferred, valid, x.prefixlen, x.address)
+
+    @staticmethod
+    def _zero(kind: str, addr: IPv6Address, plen: int) -> Option:
+        return IaAddress(addr, 0, 0) if kind == NA else IaPrefix(0, 0, plen, addr)
+
+    @staticmethod
+    def _ia(ia: IaNa | IaPd, t1: int, t2: int, opts: list[Option]) -> Option:
+        if isinstance(ia, IaNa):
+            return IaNa(ia.iaid, t1, t2, tuple(opts))
+        return IaPd(ia.iaid, t1, t2, tuple(opts))
+
+    @staticmethod
+    def _ia_status(ia: IaNa | IaPd, code: StatusCode, text: str) -> Option:
+        st = (StatusOption(code, text),)
+        return IaNa(ia.iaid, 0, 0, st) if isinstance(ia, IaNa) else IaPd(ia.iaid, 0, 0, st)
+
+    # ------------------------------------------------------------------ tracing
+    def _lease_fields(self, lease: Lease) -> dict[str, Any]:
+        key = "address" if lease.kind == NA else "prefix"
+        out: dict[str, Any] = {
+            key: lease.text(),
+            "preferred": lease.preferred,
+            "valid": lease.valid,
+        }
+        if lease.duid:
+            out["client"] = lease.duid.hex()
+            out["iaid"] = lease.iaid
+        return out
+
+    def _trace(self, actions: list[Action], kind: str, **fields: Any) -> None:
+        if self.trace:
+            actions.append(Trace(kind, fields))
+
+    def _drop(self, actions: list[Action], reason: str, **fields: Any) -> None:
+        self.stats["drop"] = self.stats.get("drop", 0) + 1
+        actions.append(Trace("drop", {"reason": reason, **fields}))

@@ -1,0 +1,72 @@
+"""The server's bindings in memory: leases by address, by client IA, and by expiry."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+from .model import Lease
+
+BindingKey = tuple[str, bytes, int]  # (kind, client DUID, IAID)
+
+
+class LeaseTable:
+    def __init__(self) -> None:
+        self.leases: dict[tuple[str, int], Lease] = {}
+        self.bindings: dict[BindingKey, dict[tuple[str, int], Lease]] = {}
+        self._heap: list[tuple[float, tuple[str, int]]] = []
+
+    def __len__(self) -> int:
+        return len(self.leases)
+
+    def get(self, kind: str, value: int) -> Lease | None:
+        return self.leases.get((kind, value))
+
+    def binding(self, kind: str, duid: bytes, iaid: int) -> list[Lease]:
+        b = self.bindings.get((kind, duid, iaid))
+        return list(b.values()) if b else []
+
+    def put(self, lease: Lease) -> None:
+        old = self.leases.get(lease.key)
+        if old is not None:
+            self._unbind(old)
+        self.leases[lease.key] = lease
+        if lease.duid:
+            self.bindings.setdefault((lease.kind, lease.duid, lease.iaid), {})[lease.key] = lease
+        heapq.heappush(self._heap, (lease.expires, lease.key))
+
+    def remove(self, lease: Lease) -> None:
+        old = self.leases.pop(lease.key, None)
+        if old is not None:
+            self._unbind(old)
+
+    def _unbind(self, lease: Lease) -> None:
+        bk = (lease.kind, lease.duid, lease.iaid)
+        b = self.bindings.get(bk)
+        if b is not None:
+            b.pop(lease.key, None)
+            if not b:
+                del self.bindings[bk]
+
+    def expired(self, now: float) -> list[Lease]:
+        """Remove and return every lease whose valid lifetime has ended by ``now``."""
+        out: list[Lease] = []
+        while self._heap and self._heap[0][0] <= now:
+            expires, key = heapq.heappop(self._heap)
+            lease = self.leases.get(key)
+            if lease is not None and lease.expires == expires:  # else a stale heap entry
+                self.remove(lease)
+                out.append(lease)
+        return out
+
+    def next_expiry(self) -> float | None:
+        while self._heap:
+            expires, key = self._heap[0]
+            lease = self.leases.get(key)
+            if lease is not None and lease.expires == expires:
+                return expires
+            heapq.heappop(self._heap)
+        return None
+
+    def all(self) -> Iterable[Lease]:
+        return self.leases.values()
