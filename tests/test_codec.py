@@ -173,3 +173,18 @@ def test_no_blanket_exception_handlers_in_the_codec():
     for path in Path(dhcp6.__file__).parent.joinpath("wire").glob("*.py"):
         text = path.read_text()
         assert "except Exception" not in text and "except:" not in text, path
+
+
+def test_deep_option_nesting_is_a_parse_error_not_a_recursion_error():
+    # Relay Message inside client messages, nested 400 levels
+    b = b"\x01\x00\x00\x00"
+    for _ in range(400):
+        b = b"\x01\x00\x00\x00" + struct.pack("!HH", 9, len(b)) + b
+    with pytest.raises(ParseError, match="nested deeper than 64"):
+        decode(b)
+    # IA_TA inside IA_TA, 600 levels
+    body = b""
+    for _ in range(600):
+        body = struct.pack("!HHI", 4, 4 + len(body), 0) + body
+    with pytest.raises(ParseError, match="nested deeper"):
+        decode(b"\x07\x00\x00\x00" + body)

@@ -146,10 +146,10 @@ def run_in_netns(netns: str | None, fn: Callable[..., T], *args: Any) -> T:
     thread = threading.Thread(target=body, name=f"netns:{netns}", daemon=True)
     thread.start()
     thread.join()
-    ok, value = outcome[0]
+    ok, value = outcome.pop()
     if ok:
         return value
     try:
         raise value
     finally:
-        del value, outcome  # break the reference cycle through the traceback
+        value = None  # break the frame ↔ traceback reference cycle

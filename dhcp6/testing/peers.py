@@ -12,8 +12,12 @@ foreground with its log going to ``RUN_DIR/NAME.log``, and returns a
 - a client when it is alive and holds UDP port 546 (the lease comes later: wait for it
   with :func:`wait_for_address` or :meth:`PeerProcess.wait_for`).
 
-Readiness is polled (every 20 ms, bounded by ``ready_timeout``); a peer that exits or
-does not become ready is stopped and reported with the end of its log.
+Before starting, each waits for a usable link-local address on its interface(s): a
+veth gets it asynchronously after link up, and a peer started earlier fails (dhclient:
+"no link-local IPv6 address"; perfdhcp: "There is no address for interface") or, for
+dhcpcd, adds its own fe80:: address and deletes it again on exit. Readiness is polled
+(every 20 ms, bounded by ``ready_timeout``); a peer that exits or does not become ready
+is stopped and reported with the end of its log.
 
 Everything a peer writes lives in its run directory: config, lease file (which for
 dhclient and dhcpd also holds the DUID), pid file, log, Kea's server-id and lock files.
@@ -35,6 +39,7 @@ import contextlib
 import dataclasses
 import ipaddress
 import json
+import math
 import os
 import re
 import shutil
@@ -49,13 +54,17 @@ from typing import Any, Literal, Protocol
 import jinja2
 
 __all__ = [
+    "CLIENT_PORT",
     "PEER_BINARIES",
+    "SERVER_PORT",
+    "LabLike",
     "PeerError",
     "PeerProcess",
     "PerfdhcpResult",
     "PerfdhcpStats",
     "missing_binaries",
     "parse_perfdhcp",
+    "port_bound_by",
     "require_binaries",
     "run_perfdhcp",
     "start_dhclient",
@@ -119,7 +128,9 @@ def _search_path() -> str:
 def missing_binaries(names: Iterable[str] | None = None) -> list[str]:
     """The peer binaries (default: all of :data:`PEER_BINARIES`) not installed here."""
     path = _search_path()
-    return [n for n in (PEER_BINARIES if names is None else names) if not shutil.which(n, path=path)]
+    return [
+        n for n in (PEER_BINARIES if names is None else names) if not shutil.which(n, path=path)
+    ]
 
 
 def require_binaries(*names: str) -> None:
@@ -364,6 +375,37 @@ def _launch(
     return PeerProcess(name=name, node=node, popen=popen, run_dir=run_dir, files=files, argv=argv)
 
 
+def _wait_link_local(lab: LabLike, node: str, iface: str, timeout: float) -> str:
+    """Wait until ``node:iface`` has a usable link-local address (peers bind to it).
+
+    A veth gets its fe80:: address asynchronously after both ends are up; dhclient
+    started before that exits at once ("no link-local IPv6 address for eth0") and
+    Kea opens no socket on the interface.
+    """
+    link_local = getattr(lab, "link_local", None)
+    if link_local is not None:
+        return link_local(node, iface, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        res = subprocess.run(
+            ["ip", "netns", "exec", lab.ns(node), "ip", "-6", "-j", "addr", "show", "dev", iface],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+        for link in json.loads(res.stdout or "[]"):
+            for a in link.get("addr_info", []):
+                if a.get("scope") == "link" and not (a.get("tentative") or a.get("dadfailed")):
+                    return a["local"]
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"{node}:{iface} has no usable link-local address after {timeout} s "
+                f"({res.stderr.strip() or 'is the link up on both ends?'})"
+            )
+        time.sleep(_POLL)
+
+
 def _wait_port(peer: PeerProcess, port: int, timeout: float) -> PeerProcess:
     """Return ``peer`` once it holds UDP ``port``; stop it and raise if it cannot."""
     deadline = time.monotonic() + timeout
@@ -505,6 +547,7 @@ def start_kea(
     json.loads(files["config"].read_text())  # a template bug shows here, not in Kea's log
     argv = [_binary("kea-dhcp6"), "-c", str(files["config"])]
     env = {"KEA_PIDFILE_DIR": str(run), "KEA_LOCKFILE_DIR": str(run)}
+    _wait_link_local(lab, node, iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files, env=env)
     return _wait_port(peer, SERVER_PORT, ready_timeout)
 
@@ -568,6 +611,7 @@ def start_dhcpd6(
         str(files["pid"]),
         iface,
     ]
+    _wait_link_local(lab, node, iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files)
     return _wait_port(peer, SERVER_PORT, ready_timeout)
 
@@ -633,6 +677,7 @@ def start_dnsmasq(
         domain_search=list(domain_search),
     )
     argv = [_binary("dnsmasq"), "--keep-in-foreground", f"--conf-file={files['config']}"]
+    _wait_link_local(lab, node, iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files)
     return _wait_port(peer, SERVER_PORT, ready_timeout)
 
@@ -664,6 +709,8 @@ def start_dhcrelay6(
     if interface_id:
         argv.append("-I")
     argv += ["-l", lower_iface, "-u", f"{server}%{upper_iface}"]
+    _wait_link_local(lab, node, lower_iface, ready_timeout)
+    _wait_link_local(lab, node, upper_iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files)
     return _wait_port(peer, SERVER_PORT, ready_timeout)
 
@@ -723,6 +770,7 @@ def start_dhclient(
     elif pd:
         argv.append("-P")
     argv.append(iface)
+    _wait_link_local(lab, node, iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files)
     return _wait_port(peer, CLIENT_PORT, ready_timeout)
 
@@ -775,6 +823,7 @@ def start_dhcpcd(
         str(files["config"]),
         iface,
     ]
+    _wait_link_local(lab, node, iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files)
     return _wait_port(peer, CLIENT_PORT, ready_timeout)
 
@@ -804,9 +853,7 @@ def start_dhcp6c(
         "db": run / f"{name}-db",
     }
     files["db"].mkdir(exist_ok=True)
-    _render(
-        "dhcp6c.conf.j2", files["config"], iface=iface, na=na, pd=pd, rapid_commit=rapid_commit
-    )
+    _render("dhcp6c.conf.j2", files["config"], iface=iface, na=na, pd=pd, rapid_commit=rapid_commit)
     script = 'mount --bind "$1" /var/lib/dhcpv6 && exec "$2" -f -D -c "$3" -p "$4" "$5"'
     argv = [
         "sh",
@@ -819,6 +866,7 @@ def start_dhcp6c(
         str(files["pid"]),
         iface,
     ]
+    _wait_link_local(lab, node, iface, ready_timeout)
     peer = _launch(lab, node, name, argv, run, files)
     return _wait_port(peer, CLIENT_PORT, ready_timeout)
 
@@ -925,7 +973,8 @@ class PerfdhcpResult:
     returncode: int
     output: str
     elapsed: float  # wall-clock seconds the run took (test period + exit wait)
-    rate: float | None = None  # perfdhcp's "Rate:" (it divides by the exit wait too)
+    period: float = 0.0  # the test period asked for (-p)
+    rate: float | None = None  # perfdhcp's "Rate:" = exchanges / (period + exit wait)
     expected_rate: float | None = None
     malformed: int = 0
     exchanges: dict[str, PerfdhcpStats] = field(default_factory=dict)
@@ -950,6 +999,26 @@ class PerfdhcpResult:
         if not self.exchanges:
             return 0
         return list(self.exchanges.values())[-1].received
+
+    @property
+    def initiated(self) -> int:
+        """Exchanges started (Solicits sent)."""
+        if not self.exchanges:
+            return 0
+        return next(iter(self.exchanges.values())).sent
+
+    @property
+    def all_completed(self) -> bool:
+        """Every started exchange finished. Stronger than ``drops == 0``: an Advertise
+        carrying NoAddrsAvail/NoPrefixAvail (pool exhausted) counts as received, gets no
+        Request, and perfdhcp still reports 0 drops and exits 0."""
+        return self.initiated > 0 and self.drops == 0 and self.completed == self.initiated
+
+    @property
+    def achieved_rate(self) -> float:
+        """Completed exchanges per second of the test period (perfdhcp's own "Rate:"
+        also divides by the exit wait, so it reads low)."""
+        return self.completed / self.period if self.period else 0.0
 
 
 _STAT_LINE = re.compile(r"^([a-z][a-z ]*?):\s*([-\d.eE+]+|nan|inf)\s*(ms|%)?\s*$")
@@ -979,10 +1048,14 @@ def parse_perfdhcp(output: str) -> tuple[float | None, float | None, int, dict[s
         if current is None or not (m := _STAT_LINE.match(line)):
             continue
         key = m.group(1).replace(" ", "_")
+        key = {"sent_packets": "sent", "received_packets": "received"}.get(key, key)
         value = float(m.group(2))
+        if key.endswith(("_delay", "_deviation")) and not math.isfinite(value):
+            value_or_none: float | None = None  # "inf"/"nan" when nothing was measured
+            setattr(current, key, value_or_none)
+            continue
         if key in known and key != "exchange":
-            kind = type(getattr(current, key))
-            is_int = kind is int or key in ("sent", "received")
+            is_int = type(getattr(current, key)) is int
             setattr(current, key, int(value) if is_int else value)
         else:
             current.extra[key] = value
@@ -995,7 +1068,7 @@ def run_perfdhcp(
     iface: str,
     *,
     rate: int,
-    seconds: int,
+    seconds: float,
     clients: int,
     exchanges: Literal["4way", "2way", "rapid"] = "4way",
     mode: Literal["address", "prefix", "address-and-prefix"] = "address",
@@ -1008,7 +1081,10 @@ def run_perfdhcp(
     """Run ``perfdhcp -6 -l IFACE -r RATE -R CLIENTS -p SECONDS -W … -g single`` in ``node``.
 
     ``exchanges``: ``"4way"`` (SARR), ``"2way"`` (Solicit/Advertise only, ``-i``),
-    ``"rapid"`` (Solicit/Reply with Rapid Commit, ``-i -c``; the server must allow it).
+    ``"rapid"`` (``-i -c``: Solicit with Rapid Commit). perfdhcp 2.2 aborts ("Packets
+    exchange not specified", raised here as :class:`PeerError`) at the first Reply to a
+    Solicit, so ``"rapid"`` only runs against a server that ignores Rapid Commit (it
+    then counts Solicit/Advertise).
     ``mode`` picks the lease type (``-e``). ``server`` defaults to ff02::1:2.
     ``exit_wait`` is how long it keeps receiving after the last send (``-W``).
     Single-thread mode is the default because its receiver thread competes with the
@@ -1032,7 +1108,7 @@ def run_perfdhcp(
         "-R",
         str(clients),
         "-p",
-        str(seconds),
+        f"{seconds:g}",
         "-W",
         str(int(exit_wait * 1_000_000)),
         "-e",
@@ -1051,6 +1127,7 @@ def run_perfdhcp(
         argv.append(server)
     if timeout is None:
         timeout = seconds + exit_wait + 15.0
+    _wait_link_local(lab, node, iface, 10.0)
     start = time.monotonic()
     proc = lab.popen(
         node,
@@ -1071,6 +1148,13 @@ def run_perfdhcp(
             f"perfdhcp on {node}:{iface} did not finish within {timeout} s\n{output[-3000:]}"
         ) from None
     elapsed = time.monotonic() - start
+    if proc.returncode == 1 and "Packets exchange not specified" in output:
+        raise PeerError(
+            f"perfdhcp on {node}:{iface} aborted: perfdhcp (Kea 2.2) with -c stops at the "
+            "first Reply to a Solicit ('Packets exchange not specified'), i.e. as soon as "
+            "the server honours Rapid Commit; use exchanges='2way' or '4way' against a "
+            f"server with rapid commit on\n{output[-1500:]}"
+        )
     if proc.returncode not in (0, 3):
         raise PeerError(
             f"perfdhcp on {node}:{iface} failed (rc {proc.returncode}): {' '.join(argv)}\n"
@@ -1084,6 +1168,7 @@ def run_perfdhcp(
         returncode=proc.returncode,
         output=output,
         elapsed=elapsed,
+        period=float(seconds),
         rate=r,
         expected_rate=expected,
         malformed=malformed,

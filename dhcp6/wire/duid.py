@@ -102,7 +102,7 @@ class DuidUnknown(Duid):
         return f"DUID type {self.type_code} {self.data.hex()}"
 
 
-def decode_duid(data: bytes, offset: int, option: str) -> Duid:
+def decode_duid(data: bytes, offset: int, option: str | tuple[int, ...]) -> Duid:
     """Decode a DUID that fills ``data`` (which starts at ``offset`` in the message)."""
     n = len(data)
     if n < 3:

@@ -190,27 +190,27 @@ class RelayMsg(Option):
 AnyMessage = Message | RelayMessage
 
 
-def _decode_message(data: bytes, base: int, depth: int) -> AnyMessage:
+def _decode_message(data: bytes, base: int, path: tuple[int, ...]) -> AnyMessage:
     n = len(data)
     if n < 1:
         raise ParseError(base, "header", "empty message")
     msg_type = data[0]
     if msg_type in (MessageType.RELAY_FORW, MessageType.RELAY_REPL):
-        if depth >= MAX_RELAY_DEPTH:
+        if path.count(OptionCode.RELAY_MSG) >= MAX_RELAY_DEPTH:
             raise ParseError(base, "header", f"relay nesting deeper than {MAX_RELAY_DEPTH} levels")
         if n < 34:
             raise ParseError(base, "header", f"relay message of {n} octets (header needs 34)")
         t, hops, link, peer = _RELAY_HDR.unpack_from(data)
-        opts = decode_options(data[34:], base + 34, "", depth + 1)
+        opts = decode_options(data[34:], base + 34, path)
         return RelayMessage(t, hops, IPv6Address(link), IPv6Address(peer), opts)
     if n < 4:
         raise ParseError(base, "header", f"message of {n} octets (header needs 4)")
     xid = (data[1] << 16) | (data[2] << 8) | data[3]
-    return Message(msg_type, xid, decode_options(data[4:], base + 4, "", depth))
+    return Message(msg_type, xid, decode_options(data[4:], base + 4, path))
 
 
-def _relay_msg(b: bytes, off: int, path: str, depth: int) -> Option:
-    return RelayMsg(_decode_message(b, off, depth))
+def _relay_msg(b: bytes, off: int, path: tuple[int, ...]) -> Option:
+    return RelayMsg(_decode_message(b, off, path))
 
 
 DECODERS[OptionCode.RELAY_MSG] = _relay_msg
@@ -220,7 +220,7 @@ def decode(data: bytes | bytearray | memoryview) -> AnyMessage:
     """Decode one DHCPv6 message; raises :class:`ParseError` on any malformed input."""
     if not isinstance(data, bytes):
         data = bytes(data)
-    return _decode_message(data, 0, 0)
+    return _decode_message(data, 0, ())
 
 
 def encode(msg: AnyMessage) -> bytes:

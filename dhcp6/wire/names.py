@@ -11,7 +11,7 @@ MAX_NAME = 255
 _LABEL_BYTES = frozenset(range(0x21, 0x7F)) - {ord("."), ord("\\")}
 
 
-def decode_names(data: bytes, offset: int, option: str) -> tuple[str, ...]:
+def decode_names(data: bytes, offset: int, option: str | tuple[int, ...]) -> tuple[str, ...]:
     """Decode a list of fully qualified names; ``offset`` is where ``data`` starts."""
     names: list[str] = []
     pos, end = 0, len(data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import ClassVar
 
-from ..constants import OptionCode, StatusCode, option_name, status_name
+from ..constants import OptionCode, StatusCode, status_name
 from .duid import Duid, decode_duid
 from .errors import ParseError
 from .names import decode_names, encode_name
@@ -372,9 +372,12 @@ class UnknownOption(Option):
 
 
 # --------------------------------------------------------------------------- decoding
-# A decoder gets the option body, the offset of that body in the outermost message, the
-# option's path (for error messages) and the relay depth; it returns the option value.
-Decoder = Callable[[bytes, int, str, int], Option]
+# A decoder gets the option body, the offset of that body in the outermost message and
+# the option's path: the codes of the options it sits in, its own last. The path names
+# the option in errors (built only when one is raised) and bounds nesting.
+Path = tuple[int, ...]
+Decoder = Callable[[bytes, int, Path], Option]
+MAX_NESTING = 64
 
 _U32 = struct.Struct("!I")
 _U16 = struct.Struct("!H")
@@ -384,92 +387,92 @@ _IIB = struct.Struct("!IIB")
 _BBBQ = struct.Struct("!BBBQ")
 
 
-def _need(body: bytes, n: int, off: int, path: str, exact: bool = False) -> None:
+def _need(body: bytes, n: int, off: int, path: Path, exact: bool = False) -> None:
     if (len(body) != n) if exact else (len(body) < n):
         what = "exactly" if exact else "at least"
         raise ParseError(off, path, f"length {len(body)} (needs {what} {n})")
 
 
-def decode_options(data: bytes, base: int, path: str, depth: int) -> tuple[Option, ...]:
+def decode_options(data: bytes, base: int, path: Path) -> tuple[Option, ...]:
     """Decode a run of options filling ``data``, which starts at ``base`` in the message."""
+    if len(path) > MAX_NESTING:
+        raise ParseError(base, path, f"options nested deeper than {MAX_NESTING} levels")
     out: list[Option] = []
+    append = out.append
+    decoders = DECODERS
     pos, end = 0, len(data)
     while pos < end:
         if end - pos < 4:
+            raise ParseError(base + pos, path, f"{end - pos} trailing octets, too few for an option")
+        code = data[pos] << 8 | data[pos + 1]
+        nxt = pos + 4 + (data[pos + 2] << 8 | data[pos + 3])
+        if nxt > end:
             raise ParseError(
-                base + pos, path or "options", f"{end - pos} trailing octets, too few for an option"
-            )
-        code, length = _HDR.unpack_from(data, pos)
-        name = option_name(code)
-        where = f"{path}/{name}" if path else name
-        if pos + 4 + length > end:
-            raise ParseError(
-                base + pos,
-                where,
-                f"length {length} runs past the end ({end - pos - 4} octets left)",
-            )
-        body = data[pos + 4 : pos + 4 + length]
-        dec = DECODERS.get(code)
-        out.append(dec(body, base + pos + 4, where, depth) if dec else UnknownOption(code, body))
-        pos += 4 + length
+                base + pos, (*path, code),
+                f"length {nxt - pos - 4} runs past the end ({end - pos - 4} octets left)",
+            )  # fmt: skip
+        dec = decoders.get(code)
+        body = data[pos + 4 : nxt]
+        append(dec(body, base + pos + 4, (*path, code)) if dec else UnknownOption(code, body))
+        pos = nxt
     return tuple(out)
 
 
-def _client_id(b: bytes, off: int, path: str, depth: int) -> Option:
+def _client_id(b: bytes, off: int, path: Path) -> Option:
     return ClientId(decode_duid(b, off, path))
 
 
-def _server_id(b: bytes, off: int, path: str, depth: int) -> Option:
+def _server_id(b: bytes, off: int, path: Path) -> Option:
     return ServerId(decode_duid(b, off, path))
 
 
-def _ia_na(b: bytes, off: int, path: str, depth: int) -> Option:
+def _ia_na(b: bytes, off: int, path: Path) -> Option:
     _need(b, 12, off, path)
     iaid, t1, t2 = _III.unpack_from(b)
-    return IaNa(iaid, t1, t2, decode_options(b[12:], off + 12, path, depth))
+    return IaNa(iaid, t1, t2, decode_options(b[12:], off + 12, path))
 
 
-def _ia_ta(b: bytes, off: int, path: str, depth: int) -> Option:
+def _ia_ta(b: bytes, off: int, path: Path) -> Option:
     _need(b, 4, off, path)
-    return IaTa(_U32.unpack_from(b)[0], decode_options(b[4:], off + 4, path, depth))
+    return IaTa(_U32.unpack_from(b)[0], decode_options(b[4:], off + 4, path))
 
 
-def _iaaddr(b: bytes, off: int, path: str, depth: int) -> Option:
+def _iaaddr(b: bytes, off: int, path: Path) -> Option:
     _need(b, 24, off, path)
     pref, valid = _II.unpack_from(b, 16)
     return IaAddress(
-        IPv6Address(b[:16]), pref, valid, decode_options(b[24:], off + 24, path, depth)
+        IPv6Address(b[:16]), pref, valid, decode_options(b[24:], off + 24, path)
     )
 
 
-def _oro(b: bytes, off: int, path: str, depth: int) -> Option:
+def _oro(b: bytes, off: int, path: Path) -> Option:
     if len(b) % 2:
         raise ParseError(off, path, f"length {len(b)} is odd (a list of 2-octet codes)")
     return OptionRequest(struct.unpack(f"!{len(b) // 2}H", b))
 
 
-def _preference(b: bytes, off: int, path: str, depth: int) -> Option:
+def _preference(b: bytes, off: int, path: Path) -> Option:
     _need(b, 1, off, path, exact=True)
     return Preference(b[0])
 
 
-def _elapsed(b: bytes, off: int, path: str, depth: int) -> Option:
+def _elapsed(b: bytes, off: int, path: Path) -> Option:
     _need(b, 2, off, path, exact=True)
     return ElapsedTime(_U16.unpack(b)[0])
 
 
-def _auth(b: bytes, off: int, path: str, depth: int) -> Option:
+def _auth(b: bytes, off: int, path: Path) -> Option:
     _need(b, 11, off, path)
     proto, alg, rdm, replay = _BBBQ.unpack_from(b)
     return Auth(proto, alg, rdm, replay, b[11:])
 
 
-def _unicast(b: bytes, off: int, path: str, depth: int) -> Option:
+def _unicast(b: bytes, off: int, path: Path) -> Option:
     _need(b, 16, off, path, exact=True)
     return ServerUnicast(IPv6Address(b))
 
 
-def _status(b: bytes, off: int, path: str, depth: int) -> Option:
+def _status(b: bytes, off: int, path: Path) -> Option:
     _need(b, 2, off, path)
     try:
         text = b[2:].decode("utf-8")
@@ -479,57 +482,57 @@ def _status(b: bytes, off: int, path: str, depth: int) -> Option:
 
 
 def _empty(cls: type[Option]) -> Decoder:
-    def dec(b: bytes, off: int, path: str, depth: int) -> Option:
+    def dec(b: bytes, off: int, path: Path) -> Option:
         _need(b, 0, off, path, exact=True)
         return cls()
 
     return dec
 
 
-def _interface_id(b: bytes, off: int, path: str, depth: int) -> Option:
+def _interface_id(b: bytes, off: int, path: Path) -> Option:
     return InterfaceId(b)
 
 
-def _reconf_msg(b: bytes, off: int, path: str, depth: int) -> Option:
+def _reconf_msg(b: bytes, off: int, path: Path) -> Option:
     _need(b, 1, off, path, exact=True)
     return ReconfigureMessage(b[0])
 
 
-def _dns(b: bytes, off: int, path: str, depth: int) -> Option:
+def _dns(b: bytes, off: int, path: Path) -> Option:
     if len(b) % 16:
         raise ParseError(off, path, f"length {len(b)} is not a multiple of 16")
     return DnsServers(tuple(IPv6Address(b[i : i + 16]) for i in range(0, len(b), 16)))
 
 
-def _domains(b: bytes, off: int, path: str, depth: int) -> Option:
+def _domains(b: bytes, off: int, path: Path) -> Option:
     return DomainList(decode_names(b, off, path))
 
 
-def _ia_pd(b: bytes, off: int, path: str, depth: int) -> Option:
+def _ia_pd(b: bytes, off: int, path: Path) -> Option:
     _need(b, 12, off, path)
     iaid, t1, t2 = _III.unpack_from(b)
-    return IaPd(iaid, t1, t2, decode_options(b[12:], off + 12, path, depth))
+    return IaPd(iaid, t1, t2, decode_options(b[12:], off + 12, path))
 
 
-def _iaprefix(b: bytes, off: int, path: str, depth: int) -> Option:
+def _iaprefix(b: bytes, off: int, path: Path) -> Option:
     _need(b, 25, off, path)
     pref, valid, plen = _IIB.unpack_from(b)
     if plen > 128:
         raise ParseError(off + 8, path, f"prefix length {plen} (at most 128)")
     return IaPrefix(
-        pref, valid, plen, IPv6Address(b[9:25]), decode_options(b[25:], off + 25, path, depth)
+        pref, valid, plen, IPv6Address(b[9:25]), decode_options(b[25:], off + 25, path)
     )
 
 
 def _u32(cls: type[Option]) -> Decoder:
-    def dec(b: bytes, off: int, path: str, depth: int) -> Option:
+    def dec(b: bytes, off: int, path: Path) -> Option:
         _need(b, 4, off, path, exact=True)
         return cls(_U32.unpack(b)[0])  # type: ignore[call-arg]
 
     return dec
 
 
-def _client_ll(b: bytes, off: int, path: str, depth: int) -> Option:
+def _client_ll(b: bytes, off: int, path: Path) -> Option:
     _need(b, 2, off, path)
     return ClientLinkLayerAddress(_U16.unpack_from(b)[0], b[2:])
 
