@@ -168,7 +168,7 @@ def test_renew_returns_inappropriate_addresses_with_lifetime_0():
     e = engine()
     addr = str(sarr(e, 1).reply.ia_na[0].addresses[0].address)
     r = send(e, msg(M.RENEW, 1, na(1, addr, "2001:db8:77::1"), server=True)).reply
-    zero = [a for a in r.ia_na[0].addresses if a.address == A("2001:db8:77::1")][0]
+    zero = next(a for a in r.ia_na[0].addresses if a.address == A("2001:db8:77::1"))
     assert (zero.preferred_lifetime, zero.valid_lifetime) == (0, 0)
 
 
