@@ -69,6 +69,7 @@ class StateChanged:
     new: str
     seed: str
     reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # more trace fields (server, …)
 
 
 @dataclass(frozen=True, slots=True)

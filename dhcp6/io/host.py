@@ -137,7 +137,7 @@ class EngineHost:
                     self.tracer.emit("timer", action="cancelled", name=a.name, pt=now)
             elif isinstance(a, StateChanged):
                 self.tracer.emit("state", {"from": a.old, "to": a.new, "seed": a.seed,
-                                           "reason": a.reason}, pt=now)  # fmt: skip
+                                           "reason": a.reason, **a.extra}, pt=now)  # fmt: skip
             elif isinstance(a, (ConfigureAddress, RemoveAddress, ConfigurePrefix, RemovePrefix)):
                 self._kernel(a, now)
 

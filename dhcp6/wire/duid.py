@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..constants import DUID_MAX_IDENTIFIER, DuidType
+from ._fast import maker
 from .errors import ParseError
 
 # §11.2: DUID-LLT time counts seconds from midnight (UTC), January 1, 2000.
@@ -35,6 +36,13 @@ def _mac(b: bytes) -> str:
     return ":".join(f"{x:02x}" for x in b)
 
 
+_HHI = struct.Struct("!HHI")
+_U32 = struct.Struct("!I")
+_HI = struct.Struct("!HI")
+_HH = struct.Struct("!HH")
+_H = struct.Struct("!H")
+
+
 @dataclass(frozen=True, slots=True)
 class DuidLLT(Duid):
     hw_type: int
@@ -43,7 +51,7 @@ class DuidLLT(Duid):
     duid_type: ClassVar[int] = DuidType.LLT
 
     def encode(self) -> bytes:
-        return struct.pack("!HHI", DuidType.LLT, self.hw_type, self.time) + self.link_layer
+        return _HHI.pack(1, self.hw_type, self.time) + self.link_layer
 
     def __str__(self) -> str:
         return f"DUID-LLT hw={self.hw_type} time={self.time} lladdr={_mac(self.link_layer)}"
@@ -56,7 +64,7 @@ class DuidEN(Duid):
     duid_type: ClassVar[int] = DuidType.EN
 
     def encode(self) -> bytes:
-        return struct.pack("!HI", DuidType.EN, self.enterprise) + self.identifier
+        return _HI.pack(2, self.enterprise) + self.identifier
 
     def __str__(self) -> str:
         return f"DUID-EN enterprise={self.enterprise} id={self.identifier.hex()}"
@@ -69,7 +77,7 @@ class DuidLL(Duid):
     duid_type: ClassVar[int] = DuidType.LL
 
     def encode(self) -> bytes:
-        return struct.pack("!HH", DuidType.LL, self.hw_type) + self.link_layer
+        return _HH.pack(3, self.hw_type) + self.link_layer
 
     def __str__(self) -> str:
         return f"DUID-LL hw={self.hw_type} lladdr={_mac(self.link_layer)}"
@@ -81,7 +89,7 @@ class DuidUUID(Duid):
     duid_type: ClassVar[int] = DuidType.UUID
 
     def encode(self) -> bytes:
-        return struct.pack("!H", DuidType.UUID) + self.uuid
+        return b"\x00\x04" + self.uuid
 
     def __str__(self) -> str:
         return f"DUID-UUID {_uuid.UUID(bytes=self.uuid)}"
@@ -96,42 +104,53 @@ class DuidUnknown(Duid):
     duid_type: ClassVar[int] = 0
 
     def encode(self) -> bytes:
-        return struct.pack("!H", self.type_code) + self.data
+        return _H.pack(self.type_code) + self.data
 
     def __str__(self) -> str:
         return f"DUID type {self.type_code} {self.data.hex()}"
 
 
+# Decoding builds the values with object.__new__ and the slot setters (see _fast.py).
+_make_llt = maker(DuidLLT)
+_make_en = maker(DuidEN)
+_make_ll = maker(DuidLL)
+_make_uuid = maker(DuidUUID)
+_make_unknown = maker(DuidUnknown)
+
+
 def decode_duid(data: bytes, offset: int, option: str | tuple[int, ...]) -> Duid:
     """Decode a DUID that fills ``data`` (which starts at ``offset`` in the message)."""
-    n = len(data)
+    return duid_at(data, 0, len(data), offset, option)
+
+
+def duid_at(data: bytes, s: int, e: int, offset: int, option: str | tuple[int, ...]) -> Duid:
+    """Decode the DUID in ``data[s:e]``; errors name ``offset`` and ``option``."""
+    n = e - s
     if n < 3:
         raise ParseError(offset, option, f"DUID of {n} octets (at least 3: type and identifier)")
     if n - 2 > DUID_MAX_IDENTIFIER:
         raise ParseError(
             offset, option, f"DUID identifier of {n - 2} octets (at most {DUID_MAX_IDENTIFIER})"
         )
-    duid_type = (data[0] << 8) | data[1]
-    if duid_type == DuidType.LLT:
+    duid_type = (data[s] << 8) | data[s + 1]
+    if duid_type == 1:  # DuidType.LLT
         if n < 8:
             raise ParseError(offset, option, f"DUID-LLT of {n} octets (at least 8)")
-        hw, t = struct.unpack_from("!HI", data, 2)
-        return DuidLLT(hw, t, data[8:])
-    if duid_type == DuidType.EN:
+        hw, t = _HI.unpack_from(data, s + 2)
+        return _make_llt(hw, t, data[s + 8 : e])
+    if duid_type == 2:  # DuidType.EN
         if n < 7:
             raise ParseError(offset, option, f"DUID-EN of {n} octets (at least 7)")
-        (ent,) = struct.unpack_from("!I", data, 2)
-        return DuidEN(ent, data[6:])
-    if duid_type == DuidType.LL:
+        return _make_en(_U32.unpack_from(data, s + 2)[0], data[s + 6 : e])
+    if duid_type == 3:  # DuidType.LL
         if n < 5:
             raise ParseError(offset, option, f"DUID-LL of {n} octets (at least 5)")
-        (hw,) = struct.unpack_from("!H", data, 2)
-        return DuidLL(hw, data[4:])
-    if duid_type == DuidType.UUID:
+        return _make_ll(_H.unpack_from(data, s + 2)[0], data[s + 4 : e])
+    if duid_type == 4:  # DuidType.UUID
         if n != 18:
             raise ParseError(offset, option, f"DUID-UUID of {n} octets (exactly 18)")
-        return DuidUUID(data[2:])
-    return DuidUnknown(duid_type, data[2:])
+        return _make_uuid(data[s + 2 : e])
+    return _make_unknown(duid_type, data[s + 2 : e])
 
 
 def duid_from_bytes(data: bytes) -> Duid:

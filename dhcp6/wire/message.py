@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import ClassVar
 
-from ..constants import MAX_RELAY_DEPTH, MessageType, OptionCode, message_name
+from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
+from ._fast import IP6_FAST, ip6, maker
 from .duid import Duid
 from .errors import ParseError
 from .options import (
@@ -31,10 +32,13 @@ from .options import (
     ServerId,
     _HasOptions,
     decode_options,
-    encode_options,
 )
 
-_RELAY_HDR = struct.Struct("!BB16s16s")
+_RELAY_HDR = struct.Struct("!BBQQQQ")  # type, hop count, link and peer as 64-bit halves
+_U32 = struct.Struct("!I")
+_HDR = struct.Struct("!HH")
+_M64 = (1 << 64) - 1
+_join = b"".join
 
 
 class _MessageBase(_HasOptions):
@@ -61,8 +65,11 @@ class Message(_MessageBase):
     options: tuple[Option, ...] = ()
 
     def encode(self) -> bytes:
-        head = ((self.msg_type & 0xFF) << 24 | (self.transaction_id & 0xFFFFFF)).to_bytes(4, "big")
-        return head + encode_options(self.options)
+        head = _U32.pack((self.msg_type & 0xFF) << 24 | (self.transaction_id & 0xFFFFFF))
+        opts = self.options
+        if not opts:
+            return head
+        return head + (opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts]))
 
     # Readable accessors for the options engines look at most.
     @property
@@ -138,9 +145,18 @@ class RelayMessage(_MessageBase):
     options: tuple[Option, ...] = ()
 
     def encode(self) -> bytes:
-        return _RELAY_HDR.pack(
-            self.msg_type, self.hop_count, self.link_address.packed, self.peer_address.packed
-        ) + encode_options(self.options)
+        link, peer = self.link_address, self.peer_address
+        if IP6_FAST:
+            link, peer = link._ip, peer._ip  # type: ignore[attr-defined]
+        else:
+            link, peer = int(link), int(peer)
+        head = _RELAY_HDR.pack(
+            self.msg_type, self.hop_count, link >> 64, link & _M64, peer >> 64, peer & _M64
+        )
+        opts = self.options
+        if not opts:
+            return head
+        return head + (opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts]))
 
     @property
     def relay_message(self) -> Message | RelayMessage | None:
@@ -186,31 +202,46 @@ class RelayMsg(Option):
     def data(self) -> bytes:
         return self.message.encode()
 
+    def encode(self) -> bytes:
+        m = self.message.encode()
+        return _HDR.pack(9, len(m)) + m
+
 
 AnyMessage = Message | RelayMessage
 
 
-def _decode_message(data: bytes, base: int, path: tuple[int, ...]) -> AnyMessage:
-    n = len(data)
-    if n < 1:
-        raise ParseError(base, "header", "empty message")
-    msg_type = data[0]
-    if msg_type in (MessageType.RELAY_FORW, MessageType.RELAY_REPL):
-        if path.count(OptionCode.RELAY_MSG) >= MAX_RELAY_DEPTH:
-            raise ParseError(base, "header", f"relay nesting deeper than {MAX_RELAY_DEPTH} levels")
-        if n < 34:
-            raise ParseError(base, "header", f"relay message of {n} octets (header needs 34)")
-        t, hops, link, peer = _RELAY_HDR.unpack_from(data)
-        opts = decode_options(data[34:], base + 34, path)
-        return RelayMessage(t, hops, IPv6Address(link), IPv6Address(peer), opts)
+_make_message = maker(Message)
+_make_relay = maker(RelayMessage)
+_make_relay_msg = maker(RelayMsg)
+
+
+def _decode_message(data: bytes, s: int, e: int, path: tuple[int, ...]) -> AnyMessage:
+    """Decode the message filling ``data[s:e]``; ``path`` leads to it (Relay Message codes)."""
+    n = e - s
     if n < 4:
-        raise ParseError(base, "header", f"message of {n} octets (header needs 4)")
-    xid = (data[1] << 16) | (data[2] << 8) | data[3]
-    return Message(msg_type, xid, decode_options(data[4:], base + 4, path))
+        if n < 1:
+            raise ParseError(s, "header", "empty message")
+        if data[s] not in (12, 13):
+            raise ParseError(s, "header", f"message of {n} octets (header needs 4)")
+    word = _U32.unpack_from(data, s)[0] if n >= 4 else data[s] << 24
+    msg_type = word >> 24
+    if msg_type == 12 or msg_type == 13:  # MessageType.RELAY_FORW, RELAY_REPL
+        if path.count(9) >= MAX_RELAY_DEPTH:
+            raise ParseError(s, "header", f"relay nesting deeper than {MAX_RELAY_DEPTH} levels")
+        if n < 34:
+            raise ParseError(s, "header", f"relay message of {n} octets (header needs 34)")
+        t, hops, lh, ll, ph, pl = _RELAY_HDR.unpack_from(data, s)
+        s += 34
+        opts = decode_options(data, s, e, path) if s < e else ()
+        return _make_relay(t, hops, ip6(lh << 64 | ll), ip6(ph << 64 | pl), opts)
+    s += 4
+    return _make_message(
+        msg_type, word & 0xFFFFFF, decode_options(data, s, e, path) if s < e else ()
+    )
 
 
-def _relay_msg(b: bytes, off: int, path: tuple[int, ...]) -> Option:
-    return RelayMsg(_decode_message(b, off, path))
+def _relay_msg(b: bytes, s: int, e: int, path: tuple[int, ...]) -> Option:
+    return _make_relay_msg(_decode_message(b, s, e, (*path, 9)))
 
 
 DECODERS[OptionCode.RELAY_MSG] = _relay_msg
@@ -220,7 +251,7 @@ def decode(data: bytes | bytearray | memoryview) -> AnyMessage:
     """Decode one DHCPv6 message; raises :class:`ParseError` on any malformed input."""
     if not isinstance(data, bytes):
         data = bytes(data)
-    return _decode_message(data, 0, ())
+    return _decode_message(data, 0, len(data), ())
 
 
 def encode(msg: AnyMessage) -> bytes:

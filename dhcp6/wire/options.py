@@ -3,6 +3,9 @@
 Every class has a ``code`` and an ``encode()`` that gives the option's exact wire form
 (header included). Decoders are strict: a length that does not fit raises ParseError.
 Options the codec does not know are kept as :class:`UnknownOption` and re-encoded as-is.
+
+``encode()`` is ``header + data()`` for every option; the options that are common on the
+wire override it to pack header and body in one step, with the same result.
 """
 
 from __future__ import annotations
@@ -11,14 +14,24 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..constants import OptionCode, StatusCode, status_name
-from .duid import Duid, decode_duid
+from ._fast import IP6_FAST, ip6, maker
+from .duid import Duid, DuidEN, DuidLLT, duid_at
 from .errors import ParseError
 from .names import decode_names, encode_name
 
 _HDR = struct.Struct("!HH")
+_HDR_LLT = struct.Struct("!HHHHI")  # option header, DUID type, hw type, time
+_HDR_EN = struct.Struct("!HHHI")  # option header, DUID type, enterprise number
+_HDR_III = struct.Struct("!HHIII")  # IA_NA, IA_PD
+_HDR_I = struct.Struct("!HHI")  # IA_TA, 32-bit values
+_HDR_H = struct.Struct("!HHH")  # Elapsed Time
+_HDR_QQII = struct.Struct("!HHQQII")  # IAADDR (the address as two 64-bit halves)
+_HDR_IIBQQ = struct.Struct("!HHIIBQQ")  # IAPREFIX
+_M64 = (1 << 64) - 1
+_join = b"".join
 
 
 class Option:
@@ -34,9 +47,22 @@ class Option:
         body = self.data()
         return _HDR.pack(self.code, len(body)) + body
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass that redefines data() but not encode() must not inherit a one-step
+        # encode() of its parent that ignores its data(): give it the generic one back.
+        super().__init_subclass__(**kwargs)
+        if "data" in cls.__dict__ and "encode" not in cls.__dict__:
+            for base in cls.__mro__[1:]:
+                if "encode" in base.__dict__:
+                    if base.__dict__["encode"] is not Option.__dict__["encode"]:
+                        cls.encode = Option.__dict__["encode"]  # type: ignore[method-assign]
+                    break
+
 
 def encode_options(options: tuple[Option, ...] | list[Option]) -> bytes:
-    return b"".join([o.encode() for o in options])
+    if len(options) == 1:
+        return options[0].encode()
+    return _join([o.encode() for o in options])
 
 
 class _HasOptions:
@@ -68,6 +94,19 @@ class _HasOptions:
         return o if isinstance(o, StatusOption) else None
 
 
+def _encode_duid_option(self: ClientId | ServerId) -> bytes:
+    d = self.duid
+    t = type(d)
+    if t is DuidLLT:
+        ll = d.link_layer
+        return _HDR_LLT.pack(self.code, 8 + len(ll), 1, d.hw_type, d.time) + ll
+    if t is DuidEN:
+        ident = d.identifier
+        return _HDR_EN.pack(self.code, 6 + len(ident), 2, d.enterprise) + ident
+    body = d.encode()
+    return _HDR.pack(self.code, len(body)) + body
+
+
 @dataclass(frozen=True, slots=True)
 class ClientId(Option):
     duid: Duid
@@ -75,6 +114,8 @@ class ClientId(Option):
 
     def data(self) -> bytes:
         return self.duid.encode()
+
+    encode = _encode_duid_option
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +125,8 @@ class ServerId(Option):
 
     def data(self) -> bytes:
         return self.duid.encode()
+
+    encode = _encode_duid_option
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +141,13 @@ class IaNa(_HasOptions, Option):
 
     def data(self) -> bytes:
         return struct.pack("!III", self.iaid, self.t1, self.t2) + encode_options(self.options)
+
+    def encode(self) -> bytes:
+        opts = self.options
+        if not opts:
+            return _HDR_III.pack(3, 12, self.iaid, self.t1, self.t2)
+        sub = opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts])
+        return _HDR_III.pack(3, 12 + len(sub), self.iaid, self.t1, self.t2) + sub
 
     @property
     def addresses(self) -> list[IaAddress]:
@@ -137,6 +187,22 @@ class IaAddress(_HasOptions, Option):
             + encode_options(self.options)
         )
 
+    def encode(self) -> bytes:
+        a = self.address
+        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
+        opts = self.options
+        if not opts:
+            return _HDR_QQII.pack(
+                5, 24, a >> 64, a & _M64, self.preferred_lifetime, self.valid_lifetime
+            )
+        sub = opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts])
+        return (
+            _HDR_QQII.pack(
+                5, 24 + len(sub), a >> 64, a & _M64, self.preferred_lifetime, self.valid_lifetime
+            )
+            + sub
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OptionRequest(Option):
@@ -147,6 +213,18 @@ class OptionRequest(Option):
 
     def data(self) -> bytes:
         return struct.pack(f"!{len(self.codes)}H", *self.codes)
+
+    def encode(self) -> bytes:
+        codes = self.codes
+        n = len(codes)
+        if n < _ORO_CACHED:
+            return _ORO_ENC[n].pack(6, 2 * n, *codes)
+        return struct.pack(f"!HH{n}H", 6, 2 * n, *codes)
+
+
+_ORO_CACHED = 32
+_ORO_ENC = [struct.Struct(f"!HH{n}H") for n in range(_ORO_CACHED)]
+_ORO_DEC = [struct.Struct(f"!{n}H") for n in range(_ORO_CACHED)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +245,9 @@ class ElapsedTime(Option):
 
     def data(self) -> bytes:
         return struct.pack("!H", self.value)
+
+    def encode(self) -> bytes:
+        return _HDR_H.pack(8, 2, self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +290,10 @@ class StatusOption(Option):
     def data(self) -> bytes:
         return struct.pack("!H", self.status) + self.message.encode("utf-8")
 
+    def encode(self) -> bytes:
+        text = self.message.encode("utf-8")
+        return _HDR_H.pack(13, 2 + len(text), self.status) + text
+
     @property
     def name(self) -> str:
         return status_name(self.status)
@@ -225,6 +310,9 @@ class RapidCommit(Option):
     def data(self) -> bytes:
         return b""
 
+    def encode(self) -> bytes:
+        return b"\x00\x0e\x00\x00"
+
 
 @dataclass(frozen=True, slots=True)
 class InterfaceId(Option):
@@ -233,6 +321,10 @@ class InterfaceId(Option):
 
     def data(self) -> bytes:
         return self.value
+
+    def encode(self) -> bytes:
+        v = self.value
+        return _HDR.pack(18, len(v)) + v
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +381,13 @@ class IaPd(_HasOptions, Option):
     def data(self) -> bytes:
         return struct.pack("!III", self.iaid, self.t1, self.t2) + encode_options(self.options)
 
+    def encode(self) -> bytes:
+        opts = self.options
+        if not opts:
+            return _HDR_III.pack(25, 12, self.iaid, self.t1, self.t2)
+        sub = opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts])
+        return _HDR_III.pack(25, 12 + len(sub), self.iaid, self.t1, self.t2) + sub
+
     @property
     def prefixes(self) -> list[IaPrefix]:
         return [o for o in self.options if isinstance(o, IaPrefix)]
@@ -310,6 +409,30 @@ class IaPrefix(_HasOptions, Option):
             struct.pack("!IIB", self.preferred_lifetime, self.valid_lifetime, self.prefix_length)
             + self.prefix.packed
             + encode_options(self.options)
+        )
+
+    def encode(self) -> bytes:
+        a = self.prefix
+        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
+        opts = self.options
+        sub = (
+            b""
+            if not opts
+            else opts[0].encode()
+            if len(opts) == 1
+            else _join([o.encode() for o in opts])
+        )
+        return (
+            _HDR_IIBQQ.pack(
+                26,
+                25 + len(sub),
+                self.preferred_lifetime,
+                self.valid_lifetime,
+                self.prefix_length,
+                a >> 64,
+                a & _M64,
+            )
+            + sub
         )
 
     @property
@@ -370,171 +493,227 @@ class UnknownOption(Option):
     def data(self) -> bytes:
         return self.value
 
+    def encode(self) -> bytes:
+        v = self.value
+        return _HDR.pack(self.option_code, len(v)) + v
+
 
 # --------------------------------------------------------------------------- decoding
-# A decoder gets the option body, the offset of that body in the outermost message and
-# the option's path: the codes of the options it sits in, its own last. The path names
-# the option in errors (built only when one is raised) and bounds nesting.
+# Decoding reads the outermost message's buffer in place: a decoder gets that buffer, the
+# start and end of the option's body in it (so positions are offsets in the message, as
+# errors report them) and the path of the options it sits in — the codes of the enclosing
+# options, outermost first. An option's own path, ``(*path, code)``, is built only when an
+# error names it or its body holds options. Values are built by ``maker`` (see _fast.py).
 Path = tuple[int, ...]
-Decoder = Callable[[bytes, int, Path], Option]
+Decoder = Callable[[bytes, int, int, Path], Option]
 MAX_NESTING = 64
 
 _U32 = struct.Struct("!I")
 _U16 = struct.Struct("!H")
 _III = struct.Struct("!III")
-_II = struct.Struct("!II")
-_IIB = struct.Struct("!IIB")
+_QQII = struct.Struct("!QQII")
+_IIBQQ = struct.Struct("!IIBQQ")
+_QQ = struct.Struct("!QQ")
 _BBBQ = struct.Struct("!BBBQ")
 
+_make_client_id = maker(ClientId)
+_make_server_id = maker(ServerId)
+_make_ia_na = maker(IaNa)
+_make_ia_ta = maker(IaTa)
+_make_iaaddr = maker(IaAddress)
+_make_oro = maker(OptionRequest)
+_make_preference = maker(Preference)
+_make_elapsed = maker(ElapsedTime)
+_make_auth = maker(Auth)
+_make_unicast = maker(ServerUnicast)
+_make_status = maker(StatusOption)
+_make_interface_id = maker(InterfaceId)
+_make_reconf_msg = maker(ReconfigureMessage)
+_make_dns = maker(DnsServers)
+_make_domains = maker(DomainList)
+_make_ia_pd = maker(IaPd)
+_make_iaprefix = maker(IaPrefix)
+_make_client_ll = maker(ClientLinkLayerAddress)
+_make_unknown = maker(UnknownOption)
 
-def _need(body: bytes, n: int, off: int, path: Path, exact: bool = False) -> None:
-    if (len(body) != n) if exact else (len(body) < n):
-        what = "exactly" if exact else "at least"
-        raise ParseError(off, path, f"length {len(body)} (needs {what} {n})")
+
+def _short(s: int, e: int, n: int, path: Path, code: int, exact: bool = False) -> ParseError:
+    what = "exactly" if exact else "at least"
+    return ParseError(s, (*path, code), f"length {e - s} (needs {what} {n})")
 
 
-def decode_options(data: bytes, base: int, path: Path) -> tuple[Option, ...]:
-    """Decode a run of options filling ``data``, which starts at ``base`` in the message."""
+def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option, ...]:
+    """Decode the run of options filling ``data[pos:end]``, inside the options ``path``."""
     if len(path) > MAX_NESTING:
-        raise ParseError(base, path, f"options nested deeper than {MAX_NESTING} levels")
+        raise ParseError(pos, path, f"options nested deeper than {MAX_NESTING} levels")
     out: list[Option] = []
     append = out.append
-    decoders = DECODERS
-    pos, end = 0, len(data)
+    get = DECODERS.get
+    header = _HDR.unpack_from
     while pos < end:
         if end - pos < 4:
-            raise ParseError(base + pos, path, f"{end - pos} trailing octets, too few for an option")
-        code = data[pos] << 8 | data[pos + 1]
-        nxt = pos + 4 + (data[pos + 2] << 8 | data[pos + 3])
-        if nxt > end:
+            raise ParseError(pos, path, f"{end - pos} trailing octets, too few for an option")
+        code, length = header(data, pos)
+        s = pos + 4
+        pos = s + length
+        if pos > end:
             raise ParseError(
-                base + pos, (*path, code),
-                f"length {nxt - pos - 4} runs past the end ({end - pos - 4} octets left)",
-            )  # fmt: skip
-        dec = decoders.get(code)
-        body = data[pos + 4 : nxt]
-        append(dec(body, base + pos + 4, (*path, code)) if dec else UnknownOption(code, body))
-        pos = nxt
+                s - 4, (*path, code), f"length {length} runs past the end ({end - s} octets left)"
+            )
+        dec = get(code)
+        append(_make_unknown(code, data[s:pos]) if dec is None else dec(data, s, pos, path))
     return tuple(out)
 
 
-def _client_id(b: bytes, off: int, path: Path) -> Option:
-    return ClientId(decode_duid(b, off, path))
+def _client_id(b: bytes, s: int, e: int, path: Path) -> Option:
+    return _make_client_id(duid_at(b, s, e, s, (*path, 1)))
 
 
-def _server_id(b: bytes, off: int, path: Path) -> Option:
-    return ServerId(decode_duid(b, off, path))
+def _server_id(b: bytes, s: int, e: int, path: Path) -> Option:
+    return _make_server_id(duid_at(b, s, e, s, (*path, 2)))
 
 
-def _ia_na(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 12, off, path)
-    iaid, t1, t2 = _III.unpack_from(b)
-    return IaNa(iaid, t1, t2, decode_options(b[12:], off + 12, path))
+def _ia_na(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 12:
+        raise _short(s, e, 12, path, 3)
+    iaid, t1, t2 = _III.unpack_from(b, s)
+    s += 12
+    return _make_ia_na(iaid, t1, t2, decode_options(b, s, e, (*path, 3)) if s < e else ())
 
 
-def _ia_ta(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 4, off, path)
-    return IaTa(_U32.unpack_from(b)[0], decode_options(b[4:], off + 4, path))
+def _ia_ta(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 4:
+        raise _short(s, e, 4, path, 4)
+    iaid = _U32.unpack_from(b, s)[0]
+    s += 4
+    return _make_ia_ta(iaid, decode_options(b, s, e, (*path, 4)) if s < e else ())
 
 
-def _iaaddr(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 24, off, path)
-    pref, valid = _II.unpack_from(b, 16)
-    return IaAddress(
-        IPv6Address(b[:16]), pref, valid, decode_options(b[24:], off + 24, path)
-    )
+def _iaaddr(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 24:
+        raise _short(s, e, 24, path, 5)
+    hi, lo, pref, valid = _QQII.unpack_from(b, s)
+    s += 24
+    opts = decode_options(b, s, e, (*path, 5)) if s < e else ()
+    return _make_iaaddr(ip6(hi << 64 | lo), pref, valid, opts)
 
 
-def _oro(b: bytes, off: int, path: Path) -> Option:
-    if len(b) % 2:
-        raise ParseError(off, path, f"length {len(b)} is odd (a list of 2-octet codes)")
-    return OptionRequest(struct.unpack(f"!{len(b) // 2}H", b))
+def _oro(b: bytes, s: int, e: int, path: Path) -> Option:
+    n, odd = divmod(e - s, 2)
+    if odd:
+        raise ParseError(s, (*path, 6), f"length {e - s} is odd (a list of 2-octet codes)")
+    if n < _ORO_CACHED:
+        return _make_oro(_ORO_DEC[n].unpack_from(b, s))
+    return _make_oro(struct.unpack_from(f"!{n}H", b, s))
 
 
-def _preference(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 1, off, path, exact=True)
-    return Preference(b[0])
+def _preference(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s != 1:
+        raise _short(s, e, 1, path, 7, exact=True)
+    return _make_preference(b[s])
 
 
-def _elapsed(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 2, off, path, exact=True)
-    return ElapsedTime(_U16.unpack(b)[0])
+def _elapsed(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s != 2:
+        raise _short(s, e, 2, path, 8, exact=True)
+    return _make_elapsed(_U16.unpack_from(b, s)[0])
 
 
-def _auth(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 11, off, path)
-    proto, alg, rdm, replay = _BBBQ.unpack_from(b)
-    return Auth(proto, alg, rdm, replay, b[11:])
+def _auth(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 11:
+        raise _short(s, e, 11, path, 11)
+    proto, alg, rdm, replay = _BBBQ.unpack_from(b, s)
+    return _make_auth(proto, alg, rdm, replay, b[s + 11 : e])
 
 
-def _unicast(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 16, off, path, exact=True)
-    return ServerUnicast(IPv6Address(b))
+def _unicast(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s != 16:
+        raise _short(s, e, 16, path, 12, exact=True)
+    hi, lo = _QQ.unpack_from(b, s)
+    return _make_unicast(ip6(hi << 64 | lo))
 
 
-def _status(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 2, off, path)
+def _status(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 2:
+        raise _short(s, e, 2, path, 13)
     try:
-        text = b[2:].decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ParseError(off + 2 + e.start, path, "status message is not UTF-8") from None
-    return StatusOption(_U16.unpack_from(b)[0], text)
+        text = b[s + 2 : e].decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ParseError(s + 2 + err.start, (*path, 13), "status message is not UTF-8") from None
+    return _make_status(_U16.unpack_from(b, s)[0], text)
 
 
 def _empty(cls: type[Option]) -> Decoder:
-    def dec(b: bytes, off: int, path: Path) -> Option:
-        _need(b, 0, off, path, exact=True)
+    code = cls.code
+
+    def dec(b: bytes, s: int, e: int, path: Path) -> Option:
+        if e != s:
+            raise _short(s, e, 0, path, code, exact=True)
         return cls()
 
     return dec
 
 
-def _interface_id(b: bytes, off: int, path: Path) -> Option:
-    return InterfaceId(b)
+def _interface_id(b: bytes, s: int, e: int, path: Path) -> Option:
+    return _make_interface_id(b[s:e])
 
 
-def _reconf_msg(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 1, off, path, exact=True)
-    return ReconfigureMessage(b[0])
+def _reconf_msg(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s != 1:
+        raise _short(s, e, 1, path, 19, exact=True)
+    return _make_reconf_msg(b[s])
 
 
-def _dns(b: bytes, off: int, path: Path) -> Option:
-    if len(b) % 16:
-        raise ParseError(off, path, f"length {len(b)} is not a multiple of 16")
-    return DnsServers(tuple(IPv6Address(b[i : i + 16]) for i in range(0, len(b), 16)))
+def _dns(b: bytes, s: int, e: int, path: Path) -> Option:
+    if (e - s) % 16:
+        raise ParseError(s, (*path, 23), f"length {e - s} is not a multiple of 16")
+    unpack = _QQ.unpack_from
+    addrs = []
+    for i in range(s, e, 16):
+        hi, lo = unpack(b, i)
+        addrs.append(ip6(hi << 64 | lo))
+    return _make_dns(tuple(addrs))
 
 
-def _domains(b: bytes, off: int, path: Path) -> Option:
-    return DomainList(decode_names(b, off, path))
+def _domains(b: bytes, s: int, e: int, path: Path) -> Option:
+    return _make_domains(decode_names(b[s:e], s, (*path, 24)))
 
 
-def _ia_pd(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 12, off, path)
-    iaid, t1, t2 = _III.unpack_from(b)
-    return IaPd(iaid, t1, t2, decode_options(b[12:], off + 12, path))
+def _ia_pd(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 12:
+        raise _short(s, e, 12, path, 25)
+    iaid, t1, t2 = _III.unpack_from(b, s)
+    s += 12
+    return _make_ia_pd(iaid, t1, t2, decode_options(b, s, e, (*path, 25)) if s < e else ())
 
 
-def _iaprefix(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 25, off, path)
-    pref, valid, plen = _IIB.unpack_from(b)
+def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 25:
+        raise _short(s, e, 25, path, 26)
+    pref, valid, plen, hi, lo = _IIBQQ.unpack_from(b, s)
     if plen > 128:
-        raise ParseError(off + 8, path, f"prefix length {plen} (at most 128)")
-    return IaPrefix(
-        pref, valid, plen, IPv6Address(b[9:25]), decode_options(b[25:], off + 25, path)
-    )
+        raise ParseError(s + 8, (*path, 26), f"prefix length {plen} (at most 128)")
+    s += 25
+    opts = decode_options(b, s, e, (*path, 26)) if s < e else ()
+    return _make_iaprefix(pref, valid, plen, ip6(hi << 64 | lo), opts)
 
 
 def _u32(cls: type[Option]) -> Decoder:
-    def dec(b: bytes, off: int, path: Path) -> Option:
-        _need(b, 4, off, path, exact=True)
-        return cls(_U32.unpack(b)[0])  # type: ignore[call-arg]
+    code = cls.code
+    make = maker(cls)
+
+    def dec(b: bytes, s: int, e: int, path: Path) -> Option:
+        if e - s != 4:
+            raise _short(s, e, 4, path, code, exact=True)
+        return make(_U32.unpack_from(b, s)[0])  # type: ignore[no-any-return]
 
     return dec
 
 
-def _client_ll(b: bytes, off: int, path: Path) -> Option:
-    _need(b, 2, off, path)
-    return ClientLinkLayerAddress(_U16.unpack_from(b)[0], b[2:])
+def _client_ll(b: bytes, s: int, e: int, path: Path) -> Option:
+    if e - s < 2:
+        raise _short(s, e, 2, path, 79)
+    return _make_client_ll(_U16.unpack_from(b, s)[0], b[s + 2 : e])
 
 
 DECODERS: dict[int, Decoder] = {
