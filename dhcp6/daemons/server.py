@@ -3,12 +3,19 @@
 Start-up checks everything before serving (config, interfaces, lease file, port) and
 fails with one line. SIGTERM/SIGINT exit at once (leases are already on disk); SIGHUP
 reloads the config and keeps every binding.
+
+Profiling: with ``DHCP6_PROFILE=PATH`` in the environment the daemon runs under
+cProfile from start to exit and writes the dump to PATH when it stops (read it with
+``python -m pstats PATH``). It slows the server; bench/server_vs_kea.py ``--profile``
+uses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -171,9 +178,18 @@ class ServerDaemon:
         return {"ok": False, "error": f"unknown command {cmd!r} (leases, stats, reload)"}
 
     async def run(self) -> int:
-        await self.start()
-        await self.stopped.wait()
-        self.close()
+        profile = os.environ.get("DHCP6_PROFILE")
+        prof = cProfile.Profile() if profile else None
+        if prof is not None:
+            prof.enable()
+        try:
+            await self.start()
+            await self.stopped.wait()
+            self.close()
+        finally:
+            if prof is not None:
+                prof.disable()
+                prof.dump_stats(profile)
         return 0
 
     def close(self) -> None:

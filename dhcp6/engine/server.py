@@ -81,6 +81,8 @@ class Drop(Exception):
 
 
 class ServerEngine:
+    quiet_timers = frozenset({RECLAIM})  # periodic housekeeping: not worth a trace line
+
     def __init__(
         self, config: ServerConfig, duid: Duid, *, trace: bool = True, node: str = ""
     ) -> None:

@@ -72,7 +72,7 @@ class EngineHost:
         clock: EngineClock,
         transport: Transport | None = None,
         store: LeaseStore | None = None,
-        addresses: Any = None,  # dhcp6.io.netlink.AddressDriver for a client
+        addresses: dict[str, Any] | None = None,  # iface → dhcp6.io.netlink.AddressDriver
         loop: asyncio.AbstractEventLoop | None = None,
         on_actions: Callable[[list[Action]], None] | None = None,
     ) -> None:
@@ -108,7 +108,8 @@ class EngineHost:
 
     def _fire(self, name: str) -> None:
         self._timers.pop(name, None)
-        self.tracer.emit("timer", action="fired", name=name, pt=self.clock.now())
+        if name not in getattr(self.engine, "quiet_timers", ()):
+            self.tracer.emit("timer", action="fired", name=name, pt=self.clock.now())
         self.run_now(self.engine.timer_fired(name, self.clock.now()))
 
     # ---------------------------------------------------------------- the batch
@@ -182,18 +183,22 @@ class EngineHost:
         self._timers[a.name] = self.loop.call_later(delay, self._fire, a.name)
 
     def _kernel(self, a: Action, now: float) -> None:
-        if self.addresses is None:
-            return
+        if not self.addresses or isinstance(a, (ConfigurePrefix, RemovePrefix)):
+            return  # a delegated prefix itself is not on any interface (traced as a lease)
+        assert isinstance(a, (ConfigureAddress, RemoveAddress))
+        driver = self.addresses.get(a.iface or "") or next(iter(self.addresses.values()))
         try:
             if isinstance(a, ConfigureAddress):
-                self.addresses.add(a.address, a.prefixlen, a.preferred, a.valid)
+                driver.add(a.address, a.prefixlen, a.preferred, a.valid)
                 self.tracer.emit("address", action="added", address=str(a.address),
-                                 preferred=a.preferred, valid=a.valid, pt=now)  # fmt: skip
-            elif isinstance(a, RemoveAddress):
-                self.addresses.remove(a.address, a.prefixlen)
-                self.tracer.emit("address", action="removed", address=str(a.address), pt=now)
-        except OSError as e:
-            self.tracer.emit("error", message=f"kernel address: {e}")
+                                 iface=driver.ifname, preferred=a.preferred, valid=a.valid,
+                                 pt=now)  # fmt: skip
+            else:
+                driver.remove(a.address, a.prefixlen)
+                self.tracer.emit("address", action="removed", address=str(a.address),
+                                 iface=driver.ifname, pt=now)  # fmt: skip
+        except (OSError, ValueError) as e:
+            self.tracer.emit("error", message=f"kernel address {a.address} on {driver.ifname}: {e}")
 
     def close(self) -> None:
         for h in self._timers.values():

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..constants import SERVER_PORT
+from ..constants import CLIENT_PORT, SERVER_PORT
 from .peers import LabLike, PeerProcess, _launch, _prepare_run_dir, _wait_port
 
 _POLL = 0.02
@@ -102,5 +102,30 @@ def wait_event(
                 return e
         if time.monotonic() >= deadline:
             tail = "\n".join(json.dumps(e) for e in evs[-8:])
-            raise TimeoutError(f"no event {fields} in {path} within {timeout} s; last events:\n{tail}")
+            raise TimeoutError(
+                f"no event {fields} in {path} within {timeout} s; last events:\n{tail}"
+            )
         time.sleep(_POLL)
+
+
+def start_dhcp6_client(
+    lab: LabLike,
+    node: str,
+    iface: str,
+    run_dir: str | Path,
+    *,
+    name: str = "dhcp6-client",
+    extra: list[str] | None = None,
+    ready_timeout: float = 10.0,
+) -> PeerProcess:
+    """``dhcp6 client`` in ``node``; ready once it holds UDP 546.
+
+    Files: ``state`` (DUID, IAIDs), ``trace`` (JSON lines), ``log``.
+    """
+    run = _prepare_run_dir(run_dir)
+    files = {"state": run / f"{name}-state", "trace": run / f"{name}.jsonl"}
+    argv = [sys.executable, "-m", "dhcp6.cli", "client", "--interface", iface,
+            "--state-dir", str(files["state"]), "--trace", str(files["trace"]),
+            "--node", node, *(extra or [])]  # fmt: skip
+    peer = _launch(lab, node, name, argv, run, files)
+    return _wait_port(peer, CLIENT_PORT, ready_timeout)

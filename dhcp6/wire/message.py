@@ -13,7 +13,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
-from ._fast import IP6_FAST, ip6, maker
+from ._fast import IP6_SLOT, maker
 from .duid import Duid
 from .errors import ParseError
 from .options import (
@@ -67,9 +67,12 @@ class Message(_MessageBase):
     def encode(self) -> bytes:
         head = _U32.pack((self.msg_type & 0xFF) << 24 | (self.transaction_id & 0xFFFFFF))
         opts = self.options
-        if not opts:
-            return head
-        return head + (opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts]))
+        if len(opts) == 2:
+            return head + opts[0].encode() + opts[1].encode()
+        parts = [head]
+        for o in opts:
+            parts.append(o.encode())
+        return _join(parts)
 
     # Readable accessors for the options engines look at most.
     @property
@@ -146,7 +149,7 @@ class RelayMessage(_MessageBase):
 
     def encode(self) -> bytes:
         link, peer = self.link_address, self.peer_address
-        if IP6_FAST:
+        if IP6_SLOT:
             link, peer = link._ip, peer._ip  # type: ignore[attr-defined]
         else:
             link, peer = int(link), int(peer)
@@ -154,9 +157,12 @@ class RelayMessage(_MessageBase):
             self.msg_type, self.hop_count, link >> 64, link & _M64, peer >> 64, peer & _M64
         )
         opts = self.options
-        if not opts:
-            return head
-        return head + (opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts]))
+        if len(opts) == 2:
+            return head + opts[0].encode() + opts[1].encode()
+        parts = [head]
+        for o in opts:
+            parts.append(o.encode())
+        return _join(parts)
 
     @property
     def relay_message(self) -> Message | RelayMessage | None:
@@ -233,7 +239,7 @@ def _decode_message(data: bytes, s: int, e: int, path: tuple[int, ...]) -> AnyMe
         t, hops, lh, ll, ph, pl = _RELAY_HDR.unpack_from(data, s)
         s += 34
         opts = decode_options(data, s, e, path) if s < e else ()
-        return _make_relay(t, hops, ip6(lh << 64 | ll), ip6(ph << 64 | pl), opts)
+        return _make_relay(t, hops, IPv6Address(lh << 64 | ll), IPv6Address(ph << 64 | pl), opts)
     s += 4
     return _make_message(
         msg_type, word & 0xFFFFFF, decode_options(data, s, e, path) if s < e else ()

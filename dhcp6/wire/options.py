@@ -17,7 +17,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any, ClassVar
 
 from ..constants import OptionCode, StatusCode, status_name
-from ._fast import IP6_FAST, ip6, maker
+from ._fast import IP6_SLOT, maker
 from .duid import Duid, DuidEN, DuidLLT, duid_at
 from .errors import ParseError
 from .names import decode_names, encode_name
@@ -60,8 +60,11 @@ class Option:
 
 
 def encode_options(options: tuple[Option, ...] | list[Option]) -> bytes:
-    if len(options) == 1:
+    n = len(options)
+    if n == 1:
         return options[0].encode()
+    if n == 2:
+        return options[0].encode() + options[1].encode()
     return _join([o.encode() for o in options])
 
 
@@ -146,7 +149,7 @@ class IaNa(_HasOptions, Option):
         opts = self.options
         if not opts:
             return _HDR_III.pack(3, 12, self.iaid, self.t1, self.t2)
-        sub = opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts])
+        sub = opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return _HDR_III.pack(3, 12 + len(sub), self.iaid, self.t1, self.t2) + sub
 
     @property
@@ -189,13 +192,13 @@ class IaAddress(_HasOptions, Option):
 
     def encode(self) -> bytes:
         a = self.address
-        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
+        a = a._ip if IP6_SLOT else int(a)  # type: ignore[attr-defined]
         opts = self.options
         if not opts:
             return _HDR_QQII.pack(
                 5, 24, a >> 64, a & _M64, self.preferred_lifetime, self.valid_lifetime
             )
-        sub = opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts])
+        sub = opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return (
             _HDR_QQII.pack(
                 5, 24 + len(sub), a >> 64, a & _M64, self.preferred_lifetime, self.valid_lifetime
@@ -385,7 +388,7 @@ class IaPd(_HasOptions, Option):
         opts = self.options
         if not opts:
             return _HDR_III.pack(25, 12, self.iaid, self.t1, self.t2)
-        sub = opts[0].encode() if len(opts) == 1 else _join([o.encode() for o in opts])
+        sub = opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return _HDR_III.pack(25, 12 + len(sub), self.iaid, self.t1, self.t2) + sub
 
     @property
@@ -413,15 +416,9 @@ class IaPrefix(_HasOptions, Option):
 
     def encode(self) -> bytes:
         a = self.prefix
-        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
+        a = a._ip if IP6_SLOT else int(a)  # type: ignore[attr-defined]
         opts = self.options
-        sub = (
-            b""
-            if not opts
-            else opts[0].encode()
-            if len(opts) == 1
-            else _join([o.encode() for o in opts])
-        )
+        sub = b"" if not opts else opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return (
             _HDR_IIBQQ.pack(
                 26,
@@ -595,7 +592,7 @@ def _iaaddr(b: bytes, s: int, e: int, path: Path) -> Option:
     hi, lo, pref, valid = _QQII.unpack_from(b, s)
     s += 24
     opts = decode_options(b, s, e, (*path, 5)) if s < e else ()
-    return _make_iaaddr(ip6(hi << 64 | lo), pref, valid, opts)
+    return _make_iaaddr(IPv6Address(hi << 64 | lo), pref, valid, opts)
 
 
 def _oro(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -630,7 +627,7 @@ def _unicast(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 16:
         raise _short(s, e, 16, path, 12, exact=True)
     hi, lo = _QQ.unpack_from(b, s)
-    return _make_unicast(ip6(hi << 64 | lo))
+    return _make_unicast(IPv6Address(hi << 64 | lo))
 
 
 def _status(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -671,7 +668,7 @@ def _dns(b: bytes, s: int, e: int, path: Path) -> Option:
     addrs = []
     for i in range(s, e, 16):
         hi, lo = unpack(b, i)
-        addrs.append(ip6(hi << 64 | lo))
+        addrs.append(IPv6Address(hi << 64 | lo))
     return _make_dns(tuple(addrs))
 
 
@@ -695,7 +692,7 @@ def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
         raise ParseError(s + 8, (*path, 26), f"prefix length {plen} (at most 128)")
     s += 25
     opts = decode_options(b, s, e, (*path, 26)) if s < e else ()
-    return _make_iaprefix(pref, valid, plen, ip6(hi << 64 | lo), opts)
+    return _make_iaprefix(pref, valid, plen, IPv6Address(hi << 64 | lo), opts)
 
 
 def _u32(cls: type[Option]) -> Decoder:
