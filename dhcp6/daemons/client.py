@@ -20,7 +20,7 @@ from ..constants import CLIENT_PORT
 from ..engine.client import ClientConfig, ClientEngine
 from ..engine.client_table import STOPPED
 from ..io.host import EngineClock, EngineHost
-from ..io.identity import load_or_create_duid
+from ..io.identity import link_layer_address, load_or_create_duid
 from ..io.netlink import AddressDriver, LinkMonitor, wait_link_local
 from ..io.netns import DriverError, run_in_netns
 from ..io.udp import Datagram, UdpEndpoint
@@ -35,15 +35,8 @@ def _mac_here(ifname: str) -> bytes | None:
 
     names = {n for _, n in socket.if_nameindex()}
     if ifname not in names:
-        raise UserError(
-            f"--interface {ifname}: no such interface (here: {', '.join(sorted(names))})"
-        )
-    try:
-        return bytes.fromhex(
-            Path(f"/sys/class/net/{ifname}/address").read_text().strip().replace(":", "")
-        )
-    except (OSError, ValueError):
-        return None
+        raise UserError(f"--interface {ifname}: no such interface (here: {', '.join(sorted(names))})")
+    return link_layer_address(ifname)
 
 
 @dataclass

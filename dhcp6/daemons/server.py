@@ -25,7 +25,7 @@ from typing import Any
 
 from ..engine.server import ServerEngine
 from ..io.host import EngineClock, EngineHost
-from ..io.identity import load_or_create_duid, new_duid
+from ..io.identity import link_layer_address, load_or_create_duid, new_duid
 from ..io.netns import DriverError, run_in_netns
 from ..io.udp import Datagram, UdpEndpoint
 from ..leases.store import LeaseStore
@@ -49,14 +49,7 @@ class ServerOptions:
 
 
 def _interfaces_and_macs() -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for _, name in socket.if_nameindex():
-        try:
-            text = Path(f"/sys/class/net/{name}/address").read_text().strip()
-            out[name] = bytes.fromhex(text.replace(":", ""))
-        except (OSError, ValueError):
-            out[name] = b""
-    return out
+    return {name: link_layer_address(name) or b"" for _, name in socket.if_nameindex()}
 
 
 class ServerDaemon:

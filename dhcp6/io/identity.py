@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
+import struct
 import time
 from pathlib import Path
 
@@ -36,3 +39,22 @@ def new_duid(mac: bytes | None, *, llt: bool = True) -> Duid:
     if llt:
         return DuidLLT(HW_ETHERNET, int(time.time()) - DUID_EPOCH & 0xFFFFFFFF, lladdr)
     return DuidLL(HW_ETHERNET, lladdr)
+
+
+SIOCGIFHWADDR = 0x8927
+
+
+def link_layer_address(ifname: str) -> bytes | None:
+    """The interface's hardware address, asked of the kernel through a socket.
+
+    Unlike /sys/class/net (which shows the namespace sysfs was mounted in), a socket
+    answers for the namespace of the thread that made it: call this inside
+    ``run_in_netns``. None when the interface has no hardware address.
+    """
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        try:
+            res = fcntl.ioctl(s, SIOCGIFHWADDR, struct.pack("256s", ifname.encode()[:15]))
+        except OSError:
+            return None
+    mac = res[18:24]
+    return mac if any(mac) else None
