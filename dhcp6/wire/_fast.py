@@ -25,15 +25,16 @@ from ipaddress import IPv6Address
 from types import MemberDescriptorType
 from typing import Any
 
-__all__ = ["IP6_SLOT", "maker"]
+__all__ = ["IP6_SLOT", "maker", "setters"]
 
 
-def maker(cls: type) -> Callable[..., Any]:
-    """A function ``make(*fields)`` equivalent to ``cls(*fields)`` (all fields positional)."""
+def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of ``cls``'s fields, in ``__init__`` order, after checking that
+    ``o = object.__new__(cls)`` followed by ``setter(o, value)`` for each field builds what
+    ``cls(*values)`` builds."""
     params = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
     ok = (
         isinstance(cls, type)
-        and params
         and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
         and cls.__dictoffset__ == 0
         and not hasattr(cls, "__post_init__")
@@ -43,10 +44,15 @@ def maker(cls: type) -> Callable[..., Any]:
     )
     if not ok:
         raise TypeError(f"{cls.__name__}: not a frozen slotted dataclass with a plain __init__")
-    names = [f.name for f in params]
+    return tuple(cls.__dict__[f.name].__set__ for f in params)
+
+
+def maker(cls: type) -> Callable[..., Any]:
+    """A function ``make(*fields)`` equivalent to ``cls(*fields)`` (all fields positional)."""
+    sets = setters(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
     env: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for i, n in enumerate(names):
-        env[f"_s{i}"] = cls.__dict__[n].__set__
+    env.update((f"_s{i}", fn) for i, fn in enumerate(sets))
     body = "".join(f"    _s{i}(o, {n})\n" for i, n in enumerate(names))
     src = f"def make_{cls.__name__}({', '.join(names)}):\n    o = _new(_cls)\n{body}    return o\n"
     exec(src, env)  # fixed text built from the class's own field names

@@ -13,7 +13,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
-from ._fast import IP6_SLOT, maker
+from ._fast import IP6_SLOT, setters
 from .duid import Duid
 from .errors import ParseError
 from .options import (
@@ -216,9 +216,11 @@ class RelayMsg(Option):
 AnyMessage = Message | RelayMessage
 
 
-_make_message = maker(Message)
-_make_relay = maker(RelayMessage)
-_make_relay_msg = maker(RelayMsg)
+# Built as in options.py: object.__new__ and the slot setters (checked by ``setters``).
+_new = object.__new__
+_message_type, _message_xid, _message_options = setters(Message)
+_relay_type, _relay_hops, _relay_link, _relay_peer, _relay_options = setters(RelayMessage)
+(_relay_msg_message,) = setters(RelayMsg)
 
 
 def _decode_message(data: bytes, s: int, e: int, path: tuple[int, ...]) -> AnyMessage:
@@ -229,25 +231,33 @@ def _decode_message(data: bytes, s: int, e: int, path: tuple[int, ...]) -> AnyMe
             raise ParseError(s, "header", "empty message")
         if data[s] not in (12, 13):
             raise ParseError(s, "header", f"message of {n} octets (header needs 4)")
-    word = _U32.unpack_from(data, s)[0] if n >= 4 else data[s] << 24
-    msg_type = word >> 24
+    msg_type = data[s]
     if msg_type == 12 or msg_type == 13:  # MessageType.RELAY_FORW, RELAY_REPL
         if path.count(9) >= MAX_RELAY_DEPTH:
             raise ParseError(s, "header", f"relay nesting deeper than {MAX_RELAY_DEPTH} levels")
         if n < 34:
             raise ParseError(s, "header", f"relay message of {n} octets (header needs 34)")
-        t, hops, lh, ll, ph, pl = _RELAY_HDR.unpack_from(data, s)
+        _, hops, lh, ll, ph, pl = _RELAY_HDR.unpack_from(data, s)
+        r = _new(RelayMessage)
+        _relay_type(r, msg_type)
+        _relay_hops(r, hops)
+        _relay_link(r, IPv6Address(lh << 64 | ll))
+        _relay_peer(r, IPv6Address(ph << 64 | pl))
         s += 34
-        opts = decode_options(data, s, e, path) if s < e else ()
-        return _make_relay(t, hops, IPv6Address(lh << 64 | ll), IPv6Address(ph << 64 | pl), opts)
+        _relay_options(r, decode_options(data, s, e, path) if s < e else ())
+        return r
+    m = _new(Message)
+    _message_type(m, msg_type)
+    _message_xid(m, _U32.unpack_from(data, s)[0] & 0xFFFFFF)
     s += 4
-    return _make_message(
-        msg_type, word & 0xFFFFFF, decode_options(data, s, e, path) if s < e else ()
-    )
+    _message_options(m, decode_options(data, s, e, path) if s < e else ())
+    return m
 
 
 def _relay_msg(b: bytes, s: int, e: int, path: tuple[int, ...]) -> Option:
-    return _make_relay_msg(_decode_message(b, s, e, (*path, 9)))
+    o = _new(RelayMsg)
+    _relay_msg_message(o, _decode_message(b, s, e, (*path, 9)))
+    return o
 
 
 DECODERS[OptionCode.RELAY_MSG] = _relay_msg

@@ -17,7 +17,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any, ClassVar
 
 from ..constants import OptionCode, StatusCode, status_name
-from ._fast import IP6_SLOT, maker
+from ._fast import IP6_SLOT, maker, setters
 from .duid import Duid, DuidEN, DuidLLT, duid_at
 from .errors import ParseError
 from .names import decode_names, encode_name
@@ -500,7 +500,11 @@ class UnknownOption(Option):
 # start and end of the option's body in it (so positions are offsets in the message, as
 # errors report them) and the path of the options it sits in — the codes of the enclosing
 # options, outermost first. An option's own path, ``(*path, code)``, is built only when an
-# error names it or its body holds options. Values are built by ``maker`` (see _fast.py).
+# error names it or its body holds options.
+#
+# Values are built as ``o = _new(cls)`` and one slot setter per field, in place of
+# ``cls(...)`` (the frozen-dataclass __init__ costs about twice as much); ``setters`` checks
+# at import that this builds the same object (see _fast.py).
 Path = tuple[int, ...]
 Decoder = Callable[[bytes, int, int, Path], Option]
 MAX_NESTING = 64
@@ -512,26 +516,33 @@ _QQII = struct.Struct("!QQII")
 _IIBQQ = struct.Struct("!IIBQQ")
 _QQ = struct.Struct("!QQ")
 _BBBQ = struct.Struct("!BBBQ")
+_header = _HDR.unpack_from
+_new = object.__new__
 
-_make_client_id = maker(ClientId)
-_make_server_id = maker(ServerId)
-_make_ia_na = maker(IaNa)
-_make_ia_ta = maker(IaTa)
-_make_iaaddr = maker(IaAddress)
-_make_oro = maker(OptionRequest)
+(_client_id_duid,) = setters(ClientId)
+(_server_id_duid,) = setters(ServerId)
+_ia_na_iaid, _ia_na_t1, _ia_na_t2, _ia_na_options = setters(IaNa)
+_ia_ta_iaid, _ia_ta_options = setters(IaTa)
+_iaaddr_address, _iaaddr_preferred, _iaaddr_valid, _iaaddr_options = setters(IaAddress)
+(_oro_codes,) = setters(OptionRequest)
+(_elapsed_value,) = setters(ElapsedTime)
+(_interface_id_value,) = setters(InterfaceId)
+_status_status, _status_message = setters(StatusOption)
+_ia_pd_iaid, _ia_pd_t1, _ia_pd_t2, _ia_pd_options = setters(IaPd)
+_iaprefix_preferred, _iaprefix_valid, _iaprefix_length, _iaprefix_prefix, _iaprefix_options = (
+    setters(IaPrefix)
+)
+_unknown_code, _unknown_value = setters(UnknownOption)
+setters(RapidCommit)  # no fields: _new(RapidCommit) is RapidCommit()
+setters(ReconfigureAccept)
+
 _make_preference = maker(Preference)
-_make_elapsed = maker(ElapsedTime)
 _make_auth = maker(Auth)
 _make_unicast = maker(ServerUnicast)
-_make_status = maker(StatusOption)
-_make_interface_id = maker(InterfaceId)
 _make_reconf_msg = maker(ReconfigureMessage)
 _make_dns = maker(DnsServers)
 _make_domains = maker(DomainList)
-_make_ia_pd = maker(IaPd)
-_make_iaprefix = maker(IaPrefix)
 _make_client_ll = maker(ClientLinkLayerAddress)
-_make_unknown = maker(UnknownOption)
 
 
 def _short(s: int, e: int, n: int, path: Path, code: int, exact: bool = False) -> ParseError:
@@ -544,90 +555,120 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
     if len(path) > MAX_NESTING:
         raise ParseError(pos, path, f"options nested deeper than {MAX_NESTING} levels")
     out: list[Option] = []
-    append = out.append
-    get = DECODERS.get
-    header = _HDR.unpack_from
     while pos < end:
-        if end - pos < 4:
-            raise ParseError(pos, path, f"{end - pos} trailing octets, too few for an option")
-        code, length = header(data, pos)
-        s = pos + 4
-        pos = s + length
-        if pos > end:
+        try:
+            code, length = _header(data, pos)
+        except struct.error:  # fewer than 4 octets left in the whole message
             raise ParseError(
-                s - 4, (*path, code), f"length {length} runs past the end ({end - s} octets left)"
+                pos, path, f"{end - pos} trailing octets, too few for an option"
+            ) from None
+        s = pos + 4
+        nxt = s + length
+        if nxt > end:
+            if s > end:
+                raise ParseError(pos, path, f"{end - pos} trailing octets, too few for an option")
+            raise ParseError(
+                pos, (*path, code), f"length {length} runs past the end ({end - s} octets left)"
             )
-        dec = get(code)
-        append(_make_unknown(code, data[s:pos]) if dec is None else dec(data, s, pos, path))
+        dec = _decoder(code)
+        if dec is None:
+            o = _new(UnknownOption)
+            _unknown_code(o, code)
+            _unknown_value(o, data[s:nxt])
+            out.append(o)
+        else:
+            out.append(dec(data, s, nxt, path))
+        pos = nxt
     return tuple(out)
 
 
 def _client_id(b: bytes, s: int, e: int, path: Path) -> Option:
-    return _make_client_id(duid_at(b, s, e, s, (*path, 1)))
+    o = _new(ClientId)
+    _client_id_duid(o, duid_at(b, s, e, s, (*path, 1)))
+    return o
 
 
 def _server_id(b: bytes, s: int, e: int, path: Path) -> Option:
-    return _make_server_id(duid_at(b, s, e, s, (*path, 2)))
+    o = _new(ServerId)
+    _server_id_duid(o, duid_at(b, s, e, s, (*path, 2)))
+    return o
 
 
 def _ia_na(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 12:
         raise _short(s, e, 12, path, 3)
     iaid, t1, t2 = _III.unpack_from(b, s)
+    o = _new(IaNa)
+    _ia_na_iaid(o, iaid)
+    _ia_na_t1(o, t1)
+    _ia_na_t2(o, t2)
     s += 12
-    return _make_ia_na(iaid, t1, t2, decode_options(b, s, e, (*path, 3)) if s < e else ())
+    _ia_na_options(o, decode_options(b, s, e, (*path, 3)) if s < e else ())
+    return o
 
 
 def _ia_ta(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 4:
         raise _short(s, e, 4, path, 4)
-    iaid = _U32.unpack_from(b, s)[0]
+    o = _new(IaTa)
+    _ia_ta_iaid(o, _U32.unpack_from(b, s)[0])
     s += 4
-    return _make_ia_ta(iaid, decode_options(b, s, e, (*path, 4)) if s < e else ())
+    _ia_ta_options(o, decode_options(b, s, e, (*path, 4)) if s < e else ())
+    return o
 
 
 def _iaaddr(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 24:
         raise _short(s, e, 24, path, 5)
     hi, lo, pref, valid = _QQII.unpack_from(b, s)
+    o = _new(IaAddress)
+    _iaaddr_address(o, IPv6Address(hi << 64 | lo))
+    _iaaddr_preferred(o, pref)
+    _iaaddr_valid(o, valid)
     s += 24
-    opts = decode_options(b, s, e, (*path, 5)) if s < e else ()
-    return _make_iaaddr(IPv6Address(hi << 64 | lo), pref, valid, opts)
+    _iaaddr_options(o, decode_options(b, s, e, (*path, 5)) if s < e else ())
+    return o
 
 
 def _oro(b: bytes, s: int, e: int, path: Path) -> Option:
-    n, odd = divmod(e - s, 2)
-    if odd:
-        raise ParseError(s, (*path, 6), f"length {e - s} is odd (a list of 2-octet codes)")
+    n = e - s
+    if n & 1:
+        raise ParseError(s, (*path, 6), f"length {n} is odd (a list of 2-octet codes)")
+    n >>= 1
+    o = _new(OptionRequest)
     if n < _ORO_CACHED:
-        return _make_oro(_ORO_DEC[n].unpack_from(b, s))
-    return _make_oro(struct.unpack_from(f"!{n}H", b, s))
+        _oro_codes(o, _ORO_DEC[n].unpack_from(b, s))
+    else:
+        _oro_codes(o, struct.unpack_from(f"!{n}H", b, s))
+    return o
 
 
 def _preference(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 1:
         raise _short(s, e, 1, path, 7, exact=True)
-    return _make_preference(b[s])
+    return _make_preference(b[s])  # type: ignore[no-any-return]
 
 
 def _elapsed(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 2:
         raise _short(s, e, 2, path, 8, exact=True)
-    return _make_elapsed(_U16.unpack_from(b, s)[0])
+    o = _new(ElapsedTime)
+    _elapsed_value(o, b[s] << 8 | b[s + 1])
+    return o
 
 
 def _auth(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 11:
         raise _short(s, e, 11, path, 11)
     proto, alg, rdm, replay = _BBBQ.unpack_from(b, s)
-    return _make_auth(proto, alg, rdm, replay, b[s + 11 : e])
+    return _make_auth(proto, alg, rdm, replay, b[s + 11 : e])  # type: ignore[no-any-return]
 
 
 def _unicast(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 16:
         raise _short(s, e, 16, path, 12, exact=True)
     hi, lo = _QQ.unpack_from(b, s)
-    return _make_unicast(IPv6Address(hi << 64 | lo))
+    return _make_unicast(IPv6Address(hi << 64 | lo))  # type: ignore[no-any-return]
 
 
 def _status(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -637,7 +678,10 @@ def _status(b: bytes, s: int, e: int, path: Path) -> Option:
         text = b[s + 2 : e].decode("utf-8")
     except UnicodeDecodeError as err:
         raise ParseError(s + 2 + err.start, (*path, 13), "status message is not UTF-8") from None
-    return _make_status(_U16.unpack_from(b, s)[0], text)
+    o = _new(StatusOption)
+    _status_status(o, b[s] << 8 | b[s + 1])
+    _status_message(o, text)
+    return o
 
 
 def _empty(cls: type[Option]) -> Decoder:
@@ -646,19 +690,21 @@ def _empty(cls: type[Option]) -> Decoder:
     def dec(b: bytes, s: int, e: int, path: Path) -> Option:
         if e != s:
             raise _short(s, e, 0, path, code, exact=True)
-        return cls()
+        return _new(cls)  # type: ignore[no-any-return]
 
     return dec
 
 
 def _interface_id(b: bytes, s: int, e: int, path: Path) -> Option:
-    return _make_interface_id(b[s:e])
+    o = _new(InterfaceId)
+    _interface_id_value(o, b[s:e])
+    return o
 
 
 def _reconf_msg(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 1:
         raise _short(s, e, 1, path, 19, exact=True)
-    return _make_reconf_msg(b[s])
+    return _make_reconf_msg(b[s])  # type: ignore[no-any-return]
 
 
 def _dns(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -669,19 +715,24 @@ def _dns(b: bytes, s: int, e: int, path: Path) -> Option:
     for i in range(s, e, 16):
         hi, lo = unpack(b, i)
         addrs.append(IPv6Address(hi << 64 | lo))
-    return _make_dns(tuple(addrs))
+    return _make_dns(tuple(addrs))  # type: ignore[no-any-return]
 
 
 def _domains(b: bytes, s: int, e: int, path: Path) -> Option:
-    return _make_domains(decode_names(b[s:e], s, (*path, 24)))
+    return _make_domains(decode_names(b[s:e], s, (*path, 24)))  # type: ignore[no-any-return]
 
 
 def _ia_pd(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 12:
         raise _short(s, e, 12, path, 25)
     iaid, t1, t2 = _III.unpack_from(b, s)
+    o = _new(IaPd)
+    _ia_pd_iaid(o, iaid)
+    _ia_pd_t1(o, t1)
+    _ia_pd_t2(o, t2)
     s += 12
-    return _make_ia_pd(iaid, t1, t2, decode_options(b, s, e, (*path, 25)) if s < e else ())
+    _ia_pd_options(o, decode_options(b, s, e, (*path, 25)) if s < e else ())
+    return o
 
 
 def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -690,9 +741,14 @@ def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
     pref, valid, plen, hi, lo = _IIBQQ.unpack_from(b, s)
     if plen > 128:
         raise ParseError(s + 8, (*path, 26), f"prefix length {plen} (at most 128)")
+    o = _new(IaPrefix)
+    _iaprefix_preferred(o, pref)
+    _iaprefix_valid(o, valid)
+    _iaprefix_length(o, plen)
+    _iaprefix_prefix(o, IPv6Address(hi << 64 | lo))
     s += 25
-    opts = decode_options(b, s, e, (*path, 26)) if s < e else ()
-    return _make_iaprefix(pref, valid, plen, IPv6Address(hi << 64 | lo), opts)
+    _iaprefix_options(o, decode_options(b, s, e, (*path, 26)) if s < e else ())
+    return o
 
 
 def _u32(cls: type[Option]) -> Decoder:
@@ -710,7 +766,7 @@ def _u32(cls: type[Option]) -> Decoder:
 def _client_ll(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 2:
         raise _short(s, e, 2, path, 79)
-    return _make_client_ll(_U16.unpack_from(b, s)[0], b[s + 2 : e])
+    return _make_client_ll(b[s] << 8 | b[s + 1], b[s + 2 : e])  # type: ignore[no-any-return]
 
 
 DECODERS: dict[int, Decoder] = {
@@ -739,3 +795,4 @@ DECODERS: dict[int, Decoder] = {
     OptionCode.INF_MAX_RT: _u32(InfMaxRt),
     # OptionCode.RELAY_MSG is registered by message.py (it holds a whole message).
 }
+_decoder = DECODERS.get
