@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import client, decode, server
+from .commands import client, decode, reconfigure, server
 
-VERBS = [client, decode, server]
+VERBS = [client, decode, reconfigure, server]
 
 
 def build_parser() -> argparse.ArgumentParser:

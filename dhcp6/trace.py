@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -97,11 +98,19 @@ def validate(event: dict[str, Any]) -> None:
         raise TraceError(f"state event needs 'to' (a transition) or 'msg' (a handling): {event!r}")
 
 
+#: One encoder for every line (``json.dumps`` with options builds a new one per call).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 class Tracer:
     """Writes one node's events as JSON lines.
 
     ``sink`` is a path (appended to), an open text stream, ``"-"`` for stdout, or None
     (events are only passed to ``listeners``). ``clock`` is the wall clock (time.time).
+    Each line is written (and, with ``flush``, flushed) as it is emitted, except inside
+    ``with tracer.batch():``, where the lines are kept and written with one ``write``
+    (and one flush) when the outermost batch ends — how a driver writes a burst of
+    events with one system call. Listeners always see each event at once.
     """
 
     def __init__(
@@ -123,6 +132,8 @@ class Tracer:
         self.check = check
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._own = False
+        self._held = 0  # depth of batch() blocks
+        self._lines: list[str] = []  # lines kept while held
         self._out: IO[str] | None
         if sink is None:
             self._out = None
@@ -152,14 +163,37 @@ class Tracer:
         if self.check:
             validate(event)
         if self._out is not None:
-            self._out.write(json.dumps(event, separators=(",", ":"), default=str) + "\n")
-            if self.flush:
-                self._out.flush()
+            if self._held:
+                self._lines.append(_ENCODE(event))
+            else:
+                self._out.write(_ENCODE(event) + "\n")
+                if self.flush:
+                    self._out.flush()
         for listener in self.listeners:
             listener(event)
         return event
 
+    @contextmanager
+    def batch(self) -> Iterator[Tracer]:
+        """Keep the lines emitted inside; write them with one ``write`` at the end."""
+        self._held += 1
+        try:
+            yield self
+        finally:
+            self._held -= 1
+            if not self._held:
+                self._write_held()
+
+    def _write_held(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines and self._out is not None:
+            lines.append("")  # the last line's newline
+            self._out.write("\n".join(lines))
+            if self.flush:
+                self._out.flush()
+
     def close(self) -> None:
+        self._write_held()
         if self._out is not None:
             self._out.flush()
             if self._own:

@@ -126,6 +126,16 @@ class Sim:
             if isinstance(a, Send):
                 self.at(self.now + LATENCY, lambda m=a.message: self.to_client(m))
 
+    def server_reconfigure(self, i: int = 0, **kw: Any) -> dict:
+        """The admin command on server ``i``; its Reconfigures reach the client (unicast)."""
+        kw.setdefault("clients", [self.client.duid.encode()])
+        actions, result = self.servers[i].reconfigure(self.now, **kw)
+        for a in actions:
+            if isinstance(a, Send):
+                self.at(self.now + LATENCY, lambda m=a.message: self.to_client(m))
+        self.server_actions = actions
+        return result
+
     def to_client(self, msg: Message) -> None:
         self.received.append((self.now, msg))
         self.do(self.client.packet_received(msg.encode(), SERVER_LL, CLIENT_LL, "eth0", self.now))

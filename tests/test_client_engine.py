@@ -558,6 +558,16 @@ def collect_transitions() -> set[tuple[str, str, str]]:
     run(s, stop)
     s = Sim(ClientConfig(stateless=True, ia_na=0)).start()
     run(s, bound, stop)
+    # authenticated Reconfigure from our server, for each message it can ask for
+    for what in ("renew", "rebind", "information-request"):
+        s = Sim(
+            ClientConfig(reconfigure_accept=True),
+            server_config="reconfigure: true\n"
+            + __import__("tests.client_sim", fromlist=["x"]).SERVER_CONFIG,
+        ).start()
+        s.until_state(BOUND)
+        s.server_reconfigure(msg=what)
+        run(s, lambda s: s.run(s.now + 1))
     # Decline leaving another lease, and stop while declining
     for then_stop in (False, True):
         s = Sim(ClientConfig(ia_na=2))

@@ -131,3 +131,46 @@ def test_listeners_see_every_event():
     tr.listeners.append(seen.append)
     tr.emit("recv", msg="RELAY-FORW")
     assert seen == [{"t": 1.0, "node": "r1", "event": "recv", "msg": "RELAY-FORW"}]
+
+
+def test_batch_writes_its_lines_once_at_the_end(tmp_path):
+    writes = []
+
+    class Sink(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    out = Sink()
+    seen = []
+    tr = Tracer(out, "s1", epoch=0, clock=Clock(1.0))
+    tr.listeners.append(seen.append)
+    tr.emit("error", message="before")
+    with tr.batch():
+        tr.emit("recv", msg="SOLICIT")
+        with tr.batch():  # nested: still one write, at the outermost end
+            tr.emit("send", msg="ADVERTISE")
+        assert len(writes) == 1 and len(seen) == 3  # listeners are not held back
+    assert len(writes) == 2
+    assert [json.loads(x)["event"] for x in out.getvalue().splitlines()] == [
+        "error",
+        "recv",
+        "send",
+    ]
+    assert out.getvalue().endswith("}\n")
+    with tr.batch():
+        pass  # nothing emitted: nothing written
+    assert len(writes) == 2
+
+
+def test_batch_lines_survive_an_exception_and_close(tmp_path):
+    path = tmp_path / "t.jsonl"
+    tr = Tracer(path, "s1", epoch=0, clock=Clock(1.0))
+    with pytest.raises(RuntimeError), tr.batch():
+        tr.emit("recv", msg="SOLICIT")
+        raise RuntimeError("boom")
+    assert [e["msg"] for e in read(path)] == ["SOLICIT"]
+    with tr.batch():
+        tr.emit("recv", msg="REQUEST")
+        tr.close()  # closing inside a batch writes what was held
+    assert [e["msg"] for e in read(path)] == ["SOLICIT", "REQUEST"]

@@ -89,6 +89,7 @@ class ServerDaemon:
         self.engine = ServerEngine(config, duid, node=o.node)
         clock = EngineClock(o.time_scale)
         restored = self.engine.restore(self.store.load())
+        self.engine.restore_meta(self.store.all_meta())
         loop = asyncio.get_running_loop()
         self.host = EngineHost(self.engine, tracer=self.tracer, clock=clock, store=self.store,
                                loop=loop)  # fmt: skip
@@ -168,7 +169,18 @@ class ServerDaemon:
         if cmd == "reload":
             self.reload()
             return {"ok": True}
-        return {"ok": False, "error": f"unknown command {cmd!r} (leases, stats, reload)"}
+        if cmd == "reconfigure":
+            clients = [bytes.fromhex(c.replace(":", "")) for c in req.get("clients", [])]
+            actions, result = self.engine.reconfigure(
+                self.host.clock.now(), clients=clients, all_clients=bool(req.get("all")),
+                subnet=req.get("subnet"), msg=req.get("msg", "renew"),
+            )  # fmt: skip
+            self.host.run_now(actions)
+            return {"ok": True, **result}
+        return {
+            "ok": False,
+            "error": f"unknown command {cmd!r} (leases, stats, reload, reconfigure)",
+        }
 
     async def run(self) -> int:
         profile = os.environ.get("DHCP6_PROFILE")

@@ -83,6 +83,14 @@ class RemoveLease:
 
 
 @dataclass(frozen=True, slots=True)
+class CommitMeta:
+    """A durable key/value of the engine's (reconfigure keys, replay counter)."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     """A trace event (kind and fields per dhcp6.trace); the driver stamps t and node."""
 
@@ -101,5 +109,6 @@ Action = (
     | StateChanged
     | CommitLease
     | RemoveLease
+    | CommitMeta
     | Trace
 )

@@ -45,12 +45,14 @@ from ..wire import (
     ParseError,
     RapidCommit,
     ReconfigureAccept,
+    ReconfigureMessage,
     RelayMessage,
     ServerId,
     SolMaxRt,
     decode,
 )
 from ..wire.describe import summary
+from . import rkap
 from .actions import (
     Action,
     CancelTimer,
@@ -170,6 +172,8 @@ class ClientEngine:
         self.declining: list[ClientLease] = []
         self._ia_opts: list[Option] = []  # the IAs of the Request in progress
         self._t1 = self._t2 = 0  # T1/T2 of the IAs the last Reply granted (0: choose)
+        self.reconfigure_key: bytes | None = None  # RKAP key from our server (§20.4)
+        self.replay: int = -1  # the highest replay counter seen from the server
         self._na = config.na_iaids or tuple(range(1, config.ia_na + 1))
         self._pd = config.pd_iaids or tuple(range(1, config.ia_pd + 1))
 
@@ -265,14 +269,14 @@ class ClientEngine:
 
     # ------------------------------------------------------------------ exchanges
     def _begin(self, out: list[Action], msg_type: MessageType, now: float,
-               deadline: float | None = None) -> None:  # fmt: skip
+               deadline: float | None = None, delay: bool = True) -> None:  # fmt: skip
         self._cancel_exchange(out)
         params = RETRANSMISSION[msg_type]
         self.exchange = Exchange(msg_type, self.new_xid() & 0xFFFFFF, params, deadline=deadline,
                                  first_rt_positive=msg_type == MessageType.SOLICIT)  # fmt: skip
         if msg_type == MessageType.SOLICIT:
             self.adverts = []
-        if params.delay:
+        if params.delay and delay:
             delay = self.rand() * params.delay
             out.append(SetTimer(TX, now + delay))
             self._trace(out, "timer", action="set", name=TX, after=round(delay, 6),
@@ -384,6 +388,9 @@ class ClientEngine:
             self._drop(out, "relay message on the client port", msg=msg.name)
             return out
         self._trace(out, "recv", **summary(msg), peer=str(src), iface=iface)
+        if msg.msg_type == MessageType.RECONFIGURE:
+            self._reconfigure(out, msg, dst, now)
+            return out
         reason = self._invalid(msg)
         if reason:
             self._drop(out, reason, msg=msg.name)
@@ -399,10 +406,8 @@ class ClientEngine:
     def _invalid(self, msg: Message) -> str | None:
         """§16.3 / §16.10 (and §16.11's basics): why this message must be discarded."""
         t = msg.msg_type
-        if t not in (MessageType.ADVERTISE, MessageType.REPLY, MessageType.RECONFIGURE):
+        if t not in (MessageType.ADVERTISE, MessageType.REPLY):
             return f"{msg.name} is not for clients"
-        if t == MessageType.RECONFIGURE:
-            return "Reconfigure not accepted (no --reconfigure-accept key)"
         ex = self.exchange
         if ex is None or msg.transaction_id != ex.xid:
             return "transaction id matches no exchange in progress"
@@ -424,6 +429,59 @@ class ClientEngine:
         ):
             return "Rapid Commit Reply though we did not ask for it"
         return None
+
+    def _reconfigure(
+        self, out: list[Action], msg: Message, dst: IPv6Address | None, now: float
+    ) -> None:
+        """§16.11 / §18.2.11: obey only an authenticated, unicast Reconfigure from our server."""
+        why = None
+        rm = msg.option(OptionCode.RECONF_MSG)
+        if not self.config.reconfigure_accept:
+            why = "Reconfigure not accepted (client runs without --reconfigure-accept)"
+        elif dst is not None and dst.is_multicast:
+            why = "Reconfigure sent by multicast (must be unicast, §16.11)"
+        elif self.state != BOUND:
+            why = f"Reconfigure ignored: exchange in progress ({self.state})"
+        elif msg.server_id is None or msg.server_id != self.s.server:
+            why = "Reconfigure not from our server"
+        elif msg.client_id != self.duid:
+            why = "Reconfigure Client-ID is not ours"
+        elif not isinstance(rm, ReconfigureMessage) or rm.msg_type not in (5, 6, 11):
+            why = "no valid Reconfigure Message option (5, 6 or 11)"
+        elif self.reconfigure_key is None:
+            why = "no reconfigure key from our server"
+        if why is None:
+            ok, counter, reason = rkap.verify(msg, self.reconfigure_key)  # type: ignore[arg-type]
+            if not ok:
+                why = reason
+            elif counter is None or counter <= self.replay:
+                why = f"replayed counter ({counter} ≤ last {self.replay})"
+            else:
+                self.replay = counter
+        if why is not None:
+            self._drop(out, why, msg=msg.name)
+            return
+        assert isinstance(rm, ReconfigureMessage)
+        if rm.msg_type == MessageType.RENEW:
+            self._goto(out, RENEW, "Reconfigure (renew)", now, seed="Reconfigure")
+            self._ia_opts = self._ias_for(self.leases, zero=True)
+            self._begin(out, MessageType.RENEW, now, deadline=self.s.t2_at)
+        elif rm.msg_type == MessageType.REBIND:
+            self._goto(out, REBIND, "Reconfigure (rebind)", now, seed="Reconfigure")
+            self._ia_opts = self._ias_for(self.leases, zero=True)
+            last = max((x.expires for x in self.s.leases.values()), default=now)
+            self._begin(out, MessageType.REBIND, now, deadline=last)
+        else:
+            self._goto(out, INFORMATION_REQUEST, "Reconfigure (information-request)", now,
+                       seed="Reconfigure")  # fmt: skip
+            self._begin(out, MessageType.INFORMATION_REQUEST, now, delay=False)
+
+    def _learn_key(self, msg: Message) -> None:
+        if self.config.reconfigure_accept:
+            got = rkap.key_from(msg)
+            if got is not None:
+                self.reconfigure_key, counter = got
+                self.replay = max(self.replay, counter)
 
     def _advertise(self, out: list[Action], msg: Message, now: float) -> None:
         self._learn_max_rt(msg)
@@ -475,6 +533,7 @@ class ClientEngine:
         assert ex is not None
         t = ex.msg_type
         self._learn_max_rt(msg)
+        self._learn_key(msg)
         top = msg.status
         if t == MessageType.RELEASE:
             self._cancel_exchange(out)
@@ -501,7 +560,9 @@ class ClientEngine:
             if isinstance(o, InformationRefreshTime):
                 irt = INFINITY if o.value == INFINITY else max(IRT_MINIMUM, o.value)
             self._goto(out, BOUND, "Reply", now, refresh=irt)
-            if irt != INFINITY:
+            if self.s.leases:  # a stateful client that was reconfigured: timers go on
+                self._arm_timers(out, now)
+            elif irt != INFINITY:
                 out.append(SetTimer(REFRESH, now + irt))
             return
         if top is not None and top.status == StatusCode.UNSPEC_FAIL:
@@ -673,12 +734,13 @@ class ClientEngine:
                 *(IaPd(i, 0, 0, tuple(v)) for i, v in pd.items())]  # fmt: skip
 
     # ------------------------------------------------------------------ state and trace
-    def _goto(self, out: list[Action], new: str, event: str, now: float, **extra: Any) -> None:
+    def _goto(self, out: list[Action], new: str, event: str, now: float, *,
+              seed: str | None = None, **extra: Any) -> None:  # fmt: skip
         old = self.s.state
         if (old, new) not in ALLOWED:
             raise AssertionError(f"client transition {old} -> {new} ({event}) is not in the table")
         self.s.state = new
-        out.append(StateChanged(old, new, SEED[new], event, extra))
+        out.append(StateChanged(old, new, seed or SEED[new], event, extra))
 
     def _trace(self, out: list[Action], kind: str, **fields: Any) -> None:
         out.append(Trace(kind, fields))

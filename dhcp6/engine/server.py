@@ -8,14 +8,17 @@ driver what to make durable before it sends the ``Send`` actions that follow the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from ..constants import (
     CLIENT_PORT,
     INFINITY,
+    REC_MAX_RC,
+    REC_TIMEOUT,
     SERVER_PORT,
     MessageType,
     OptionCode,
@@ -28,6 +31,7 @@ from ..leases.table import LeaseTable
 from ..server_config import Lifetimes, OptionValues, ServerConfig, Subnet
 from ..wire import (
     AnyMessage,
+    ClientId,
     DnsServers,
     DomainList,
     Duid,
@@ -43,18 +47,47 @@ from ..wire import (
     ParseError,
     Preference,
     RapidCommit,
+    ReconfigureAccept,
+    ReconfigureMessage,
     RelayMessage,
     RelayMsg,
     ServerId,
     SolMaxRt,
     StatusOption,
     decode,
+    duid_from_bytes,
 )
 from ..wire.describe import summary
-from .actions import Action, CommitLease, RemoveLease, Send, SetTimer, Trace
+from . import rkap
+from .actions import (
+    Action,
+    CancelTimer,
+    CommitLease,
+    CommitMeta,
+    RemoveLease,
+    Send,
+    SetTimer,
+    Trace,
+)
 from .server_table import HANDLING, RECONFIGURE_ANSWERS, RECONFIGURE_REPLY
 
 RECLAIM = "reclaim"
+RECONF = "reconf:"  # + client DUID hex: a Reconfigure being retransmitted
+RECONF_TYPES = {
+    "renew": MessageType.RENEW,
+    "rebind": MessageType.REBIND,
+    "information-request": MessageType.INFORMATION_REQUEST,
+}
+
+
+@dataclass(slots=True)
+class Pending:
+    """A Reconfigure waiting for the client's answer (§18.3.11)."""
+
+    msg_type: int
+    count: int
+    rt: float
+    seed: str
 
 
 @dataclass(slots=True)
@@ -84,14 +117,24 @@ class ServerEngine:
     quiet_timers = frozenset({RECLAIM})  # periodic housekeeping: not worth a trace line
 
     def __init__(
-        self, config: ServerConfig, duid: Duid, *, trace: bool = True, node: str = ""
+        self,
+        config: ServerConfig,
+        duid: Duid,
+        *,
+        trace: bool = True,
+        node: str = "",
+        rand_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.duid = duid
+        self.rand_bytes = rand_bytes  # reconfigure keys (RFC 9915 §20.4)
+        self.keys: dict[bytes, bytes] = {}  # client DUID → reconfigure key
+        self.replay = 0  # RDM 0 monotonic counter, kept across restarts
+        self.seen: dict[bytes, tuple[IPv6Address, str, RelayMessage | None]] = {}
+        self.reconfiguring: dict[bytes, Pending] = {}
         self.duid_bytes = duid.encode()
         self.server_id = ServerId(duid)
         self.trace = trace
         self.table = LeaseTable()
-        self.pending_reconfigure: set[bytes] = set()  # clients we sent a Reconfigure to
         self.stats: dict[str, int] = {}
         self.configure(config)
 
@@ -125,6 +168,13 @@ class ServerEngine:
             n += 1
         return n
 
+    def restore_meta(self, meta: dict[str, str]) -> None:
+        """Keys and the replay counter kept by the lease store."""
+        self.replay = max(self.replay, int(meta.get("replay", "0")))
+        for k, v in meta.items():
+            if k.startswith("rkey:"):
+                self.keys[bytes.fromhex(k[5:])] = bytes.fromhex(v)
+
     def start(self, now: float) -> list[Action]:
         return [SetTimer(RECLAIM, now + self.config.reclaim_interval)]
 
@@ -138,6 +188,17 @@ class ServerEngine:
                 action = "reclaimed" if lease.state == DECLINED else "expired"
                 self._trace(actions, "lease", action=action, **self._lease_fields(lease))
             actions.append(SetTimer(RECLAIM, now + self.config.reclaim_interval))
+        elif name.startswith(RECONF):
+            duid = bytes.fromhex(name[len(RECONF) :])
+            p = self.reconfiguring.get(duid)
+            if p is not None:
+                if p.count >= REC_MAX_RC:
+                    del self.reconfiguring[duid]
+                    self._trace(actions, "drop", msg="RECONFIGURE", client=duid.hex(),
+                                reason=f"no answer after {REC_MAX_RC} Reconfigures (REC_MAX_RC)")  # fmt: skip
+                else:
+                    p.rt *= 2
+                    self._send_reconfigure(actions, duid, p, now)
         return actions
 
     def packet_received(
@@ -185,8 +246,11 @@ class ServerEngine:
         except Drop as d:
             self._drop(actions, d.reason, msg=msg.name)
             return actions
-        if msg.msg_type in RECONFIGURE_ANSWERS and ctx.duid in self.pending_reconfigure:
-            self.pending_reconfigure.discard(ctx.duid)
+        if ctx.duid:
+            self.seen[ctx.duid] = (src, iface, relay)
+        if msg.msg_type in RECONFIGURE_ANSWERS and ctx.duid in self.reconfiguring:
+            del self.reconfiguring[ctx.duid]
+            actions.append(CancelTimer(RECONF + ctx.duid.hex()))
             seed = RECONFIGURE_REPLY
         self.stats[seed] = self.stats.get(seed, 0) + 1
         if self.trace:
@@ -300,7 +364,83 @@ class ServerEngine:
         opts.extend(body)
         if with_options:
             opts.extend(self._requested_options(ctx, info))
+            opts.extend(self._reconfigure_key(ctx))
         return Message(msg_type, ctx.msg.transaction_id, tuple(opts))
+
+    def _reconfigure_key(self, ctx: Ctx) -> list[Option]:
+        """§20.4.2: a client that accepts Reconfigure gets a key in the Reply."""
+        if not (self.config.reconfigure and ctx.msg.reconfigure_accept and ctx.duid):
+            return []
+        if ctx.msg.msg_type == MessageType.SOLICIT and not ctx.msg.rapid_commit:
+            return [ReconfigureAccept()]  # an Advertise says we will, without a key
+        key = self.keys.get(ctx.duid)
+        if key is None:
+            key = self.keys[ctx.duid] = self.rand_bytes(rkap.KEY_LENGTH)
+            ctx.actions.append(CommitMeta(f"rkey:{ctx.duid.hex()}", key.hex()))
+        self.replay += 1
+        ctx.actions.append(CommitMeta("replay", str(self.replay)))
+        return [ReconfigureAccept(), rkap.key_option(key, self.replay)]
+
+    # ------------------------------------------------------------------ Reconfigure (§18.3.11)
+    def reconfigure(
+        self,
+        now: float,
+        *,
+        clients: Iterable[bytes] = (),
+        all_clients: bool = False,
+        subnet: str | None = None,
+        msg: str = "renew",
+    ) -> tuple[list[Action], dict[str, Any]]:
+        """Admin command: Reconfigure one client (seed: Reconfigure) or many (Reconfigure Init)."""
+        actions: list[Action] = []
+        if msg not in RECONF_TYPES:
+            raise ValueError(f"--msg {msg!r}: one of {', '.join(RECONF_TYPES)}")
+        if all_clients or subnet:
+            net = None
+            if subnet:
+                net = IPv6Network(subnet)
+            targets = sorted({
+                x.duid for x in self.table.all()
+                if x.duid and (net is None or x.address in net or x.subnet == str(net))
+            })  # fmt: skip
+            seed = "Reconfigure Init"
+        else:
+            targets = list(dict.fromkeys(clients))
+            seed = "Reconfigure"
+        sent, skipped = [], {}
+        bound = {x.duid for x in self.table.all() if x.duid}
+        for duid in targets:
+            if duid not in self.keys:
+                skipped[duid.hex()] = "client did not accept Reconfigure (no key)"
+            elif duid not in self.seen:
+                skipped[duid.hex()] = "client not seen since the server started"
+            elif duid not in bound:
+                skipped[duid.hex()] = "no binding"
+            else:
+                p = Pending(RECONF_TYPES[msg], 0, REC_TIMEOUT, seed)
+                self.reconfiguring[duid] = p
+                self._send_reconfigure(actions, duid, p, now)
+                sent.append(duid.hex())
+        if seed == "Reconfigure Init":
+            self._trace(actions, "state", seed=seed, msg="RECONFIGURE", clients=len(sent),
+                        reason=f"admin: {msg} for {'all' if all_clients else subnet}")  # fmt: skip
+        return actions, {"sent": sent, "skipped": skipped}
+
+    def _send_reconfigure(self, actions: list[Action], duid: bytes, p: Pending, now: float) -> None:
+        src, iface, relay = self.seen[duid]
+        self.replay += 1
+        actions.append(CommitMeta("replay", str(self.replay)))
+        msg = Message(MessageType.RECONFIGURE, 0, (
+            self.server_id, ClientId(duid_from_bytes(duid)), ReconfigureMessage(p.msg_type),
+        ))  # fmt: skip
+        msg = rkap.sign(msg, self.keys[duid], self.replay)
+        p.count += 1
+        if p.seed == "Reconfigure" or p.count == 1:
+            self._trace(actions, "state", seed=p.seed, msg="RECONFIGURE", client=duid.hex(),
+                        attempt=p.count)  # fmt: skip
+        ctx = Ctx(msg, duid, src, iface, relay, None, now, actions)
+        actions.append(self._send(ctx, msg))
+        actions.append(SetTimer(RECONF + duid.hex(), now + p.rt))
 
     def _option_values(self, subnet: Subnet | None) -> OptionValues:
         return subnet.options if subnet is not None else OptionValues()

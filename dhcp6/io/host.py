@@ -19,6 +19,7 @@ from ..engine.actions import (
     Action,
     CancelTimer,
     CommitLease,
+    CommitMeta,
     ConfigureAddress,
     ConfigurePrefix,
     RemoveAddress,
@@ -123,42 +124,47 @@ class EngineHost:
             self.on_actions(actions)
         ok = self._commit(actions)
         now = self.clock.now()
-        for a in actions:
-            if isinstance(a, Send):
-                if ok:
-                    self._send(a, now)
-            elif isinstance(a, Trace):
-                self.tracer.emit(a.kind, a.fields, pt=now)
-            elif isinstance(a, SetTimer):
-                self._set_timer(a, now)
-            elif isinstance(a, CancelTimer):
-                h = self._timers.pop(a.name, None)
-                if h is not None:
-                    h.cancel()
-                    self.tracer.emit("timer", action="cancelled", name=a.name, pt=now)
-            elif isinstance(a, StateChanged):
-                self.tracer.emit("state", {"from": a.old, "to": a.new, "seed": a.seed,
-                                           "reason": a.reason, **a.extra}, pt=now)  # fmt: skip
-            elif isinstance(a, (ConfigureAddress, RemoveAddress, ConfigurePrefix, RemovePrefix)):
-                self._kernel(a, now)
+        with self.tracer.batch():  # one write() for the batch's trace lines
+            for a in actions:
+                if isinstance(a, Send):
+                    if ok:
+                        self._send(a, now)
+                elif isinstance(a, Trace):
+                    self.tracer.emit(a.kind, a.fields, pt=now)
+                elif isinstance(a, SetTimer):
+                    self._set_timer(a, now)
+                elif isinstance(a, CancelTimer):
+                    h = self._timers.pop(a.name, None)
+                    if h is not None:
+                        h.cancel()
+                        self.tracer.emit("timer", action="cancelled", name=a.name, pt=now)
+                elif isinstance(a, StateChanged):
+                    self.tracer.emit("state", {"from": a.old, "to": a.new, "seed": a.seed,
+                                               "reason": a.reason, **a.extra}, pt=now)  # fmt: skip
+                elif isinstance(a, (ConfigureAddress, RemoveAddress, ConfigurePrefix, RemovePrefix)):
+                    self._kernel(a, now)
 
     def _commit(self, actions: list[Action]) -> bool:
         if self.store is None:
             return True
         final: dict[tuple[str, int], Lease | None] = {}
         gone: dict[tuple[str, int], Lease] = {}
+        meta: dict[str, str] = {}
         for a in actions:
             if isinstance(a, CommitLease):
                 final[a.lease.key] = a.lease
             elif isinstance(a, RemoveLease):
                 final[a.lease.key] = None
                 gone[a.lease.key] = a.lease
-        if not final:
+            elif isinstance(a, CommitMeta):
+                meta[a.key] = a.value
+        if not final and not meta:
             return True
         try:
             self.store.apply(
                 [x for x in final.values() if x is not None],
                 [gone[k] for k, x in final.items() if x is None],
+                meta,
             )
         except sqlite3.Error as e:  # no Reply may promise what is not on disk
             self.stats["commit_errors"] += 1

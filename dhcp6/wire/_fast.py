@@ -9,9 +9,15 @@ that is provably so — frozen, slotted dataclasses whose ``__init__`` only assi
 arguments (every field ``init=True``, no ``__post_init__``). Anything else is refused at
 import time, so a change to a class cannot silently produce a different value.
 
-Encoding an address through ``a.packed`` costs two Python calls; the encoders read the
-address's integer from its ``_ip`` slot instead, but only if :data:`IP6_SLOT` says an
-import-time check found that slot holding exactly ``int(a)``; otherwise they use ``int(a)``.
+``IPv6Address(n)`` costs a type call, ``__init__`` and a range check the decoder does not
+need (its integers come from 16 octets). When :data:`IP6_FAST` is true, the decoders build
+an address as ``object.__new__(IPv6Address)`` and set the two slots ``__init__`` sets
+(``_ip``, ``_scope_id``), and the encoders read ``a._ip`` rather than ``a.packed`` (two
+Python calls). These are ``ipaddress`` internals, so IP6_FAST is true only if a self-check
+at import finds such an address indistinguishable from ``IPv6Address(n)`` — type,
+equality both ways, ordering, hash, str, repr, int, every property, copy and pickle — and
+``_ip`` holding exactly ``int(a)``; otherwise the codec uses ``IPv6Address(n)`` and
+``int(a)``.
 
 The public constructors are untouched; these are only used where the codec builds values
 from bytes it has validated.
@@ -19,13 +25,15 @@ from bytes it has validated.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 from collections.abc import Callable
 from ipaddress import IPv6Address
 from types import MemberDescriptorType
 from typing import Any
 
-__all__ = ["IP6_SLOT", "maker", "setters"]
+__all__ = ["IP6_FAST", "IP_SET", "SCOPE_SET", "ip6", "maker", "setters"]
 
 
 def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
@@ -60,23 +68,84 @@ def maker(cls: type) -> Callable[..., Any]:
 
 
 # --------------------------------------------------------------------------- IPv6Address
-def _ip_slot_holds_the_integer() -> bool:
-    """Whether ``IPv6Address`` keeps its value as the int in its ``_ip`` slot."""
-    slot = IPv6Address.__dict__.get("_ip")
-    if not isinstance(slot, MemberDescriptorType):
+_IP_SET = _SCOPE_SET = None
+_ip_slot = IPv6Address.__dict__.get("_ip")
+_scope_slot = IPv6Address.__dict__.get("_scope_id")
+if (
+    isinstance(_ip_slot, MemberDescriptorType)
+    and isinstance(_scope_slot, MemberDescriptorType)
+    and set(IPv6Address.__dict__.get("__slots__", ())) == {"_ip", "_scope_id", "__weakref__"}
+):
+    _IP_SET, _SCOPE_SET = _ip_slot.__set__, _scope_slot.__set__
+
+
+def _ip6_fast(n: int) -> IPv6Address:
+    """The unchecked construction the decoders inline (used here only for the check)."""
+    a = object.__new__(IPv6Address)
+    _IP_SET(a, n)  # type: ignore[misc]
+    _SCOPE_SET(a, None)  # type: ignore[misc]
+    return a
+
+
+def _same(fast: IPv6Address, ref: IPv6Address) -> bool:
+    """Whether two addresses are indistinguishable through everything public."""
+    props = [
+        "packed", "exploded", "compressed", "reverse_pointer", "scope_id", "max_prefixlen",
+        "version", "is_multicast", "is_private", "is_global", "is_unspecified", "is_reserved",
+        "is_loopback", "is_link_local", "is_site_local", "ipv4_mapped", "sixtofour", "teredo",
+    ]  # fmt: skip
+    return (
+        type(fast) is type(ref)
+        and fast == ref
+        and ref == fast
+        and (fast != ref) is False
+        and (fast < ref or ref < fast) is False
+        and hash(fast) == hash(ref)
+        and str(fast) == str(ref)
+        and repr(fast) == repr(ref)
+        and int(fast) == int(ref)
+        and format(fast, "x") == format(ref, "x")
+        and all(getattr(fast, p) == getattr(ref, p) for p in props)
+        and copy.copy(fast) == ref
+        and pickle.loads(pickle.dumps(fast)) == ref
+        and fast + 0 == ref
+        and getattr(fast, "_ip", None) == int(ref)
+        and getattr(ref, "_ip", None) == int(ref)
+    )
+
+
+def _self_check() -> bool:
+    if _IP_SET is None:
         return False
     samples = [
         "::", "::1", "fe80::216:3eff:fe12:3456", "2001:db8::1", "2001:db8:0:1::1:10",
-        "::ffff:192.0.2.1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::1%eth0",
+        "ff02::1:2", "::ffff:192.0.2.1", "2002:c000:204::1", "2001::1", "fec0::1",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "64:ff9b::1",
     ]  # fmt: skip
     for text in samples:
-        a = IPv6Address(text)
-        for b in (a, IPv6Address(int(a)), IPv6Address(a.packed)):
-            v = slot.__get__(b, IPv6Address)
-            if type(v) is not int or v != int(a) or v.to_bytes(16, "big") != a.packed:
+        ref = IPv6Address(text)
+        for other in (ref, IPv6Address(int(ref)), IPv6Address(ref.packed)):
+            if not _same(_ip6_fast(int(ref)), other):
                 return False
     return True
 
 
-IP6_SLOT: bool = _ip_slot_holds_the_integer()
-"""Whether encoders may read an address's integer as ``a._ip`` (else ``int(a)``)."""
+IP6_FAST: bool = _self_check()
+"""Whether the codec may build an IPv6Address as ``object.__new__`` plus ``IP_SET(a, n)``
+and ``SCOPE_SET(a, None)``, and read its integer as ``a._ip``; otherwise it uses
+``IPv6Address(n)`` and ``int(a)``."""
+IP_SET: Callable[[Any, Any], None] = _IP_SET if IP6_FAST else None  # type: ignore[assignment]
+SCOPE_SET: Callable[[Any, Any], None] = _SCOPE_SET if IP6_FAST else None  # type: ignore[assignment]
+
+
+def ip6(n: int) -> IPv6Address:
+    """``IPv6Address(n)`` for a 128-bit ``n`` (the unchecked way when IP6_FAST)."""
+    if IP6_FAST:
+        a = _new(IPv6Address)
+        IP_SET(a, n)
+        SCOPE_SET(a, None)
+        return a  # type: ignore[no-any-return]
+    return IPv6Address(n)
+
+
+_new = object.__new__

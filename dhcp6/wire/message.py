@@ -13,7 +13,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
-from ._fast import IP6_SLOT, setters
+from ._fast import IP6_FAST, IP_SET, SCOPE_SET, setters
 from .duid import Duid
 from .errors import ParseError
 from .options import (
@@ -149,7 +149,7 @@ class RelayMessage(_MessageBase):
 
     def encode(self) -> bytes:
         link, peer = self.link_address, self.peer_address
-        if IP6_SLOT:
+        if IP6_FAST:
             link, peer = link._ip, peer._ip  # type: ignore[attr-defined]
         else:
             link, peer = int(link), int(peer)
@@ -241,8 +241,17 @@ def _decode_message(data: bytes, s: int, e: int, path: tuple[int, ...]) -> AnyMe
         r = _new(RelayMessage)
         _relay_type(r, msg_type)
         _relay_hops(r, hops)
-        _relay_link(r, IPv6Address(lh << 64 | ll))
-        _relay_peer(r, IPv6Address(ph << 64 | pl))
+        if IP6_FAST:
+            link = _new(IPv6Address)
+            IP_SET(link, lh << 64 | ll)
+            SCOPE_SET(link, None)
+            peer = _new(IPv6Address)
+            IP_SET(peer, ph << 64 | pl)
+            SCOPE_SET(peer, None)
+        else:
+            link, peer = IPv6Address(lh << 64 | ll), IPv6Address(ph << 64 | pl)
+        _relay_link(r, link)
+        _relay_peer(r, peer)
         s += 34
         _relay_options(r, decode_options(data, s, e, path) if s < e else ())
         return r

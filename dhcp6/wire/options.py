@@ -17,7 +17,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any, ClassVar
 
 from ..constants import OptionCode, StatusCode, status_name
-from ._fast import IP6_SLOT, maker, setters
+from ._fast import IP6_FAST, IP_SET, SCOPE_SET, ip6, maker, setters
 from .duid import Duid, DuidEN, DuidLLT, duid_at
 from .errors import ParseError
 from .names import decode_names, encode_name
@@ -192,7 +192,7 @@ class IaAddress(_HasOptions, Option):
 
     def encode(self) -> bytes:
         a = self.address
-        a = a._ip if IP6_SLOT else int(a)  # type: ignore[attr-defined]
+        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
         opts = self.options
         if not opts:
             return _HDR_QQII.pack(
@@ -416,7 +416,7 @@ class IaPrefix(_HasOptions, Option):
 
     def encode(self) -> bytes:
         a = self.prefix
-        a = a._ip if IP6_SLOT else int(a)  # type: ignore[attr-defined]
+        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
         opts = self.options
         sub = b"" if not opts else opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return (
@@ -621,8 +621,14 @@ def _iaaddr(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 24:
         raise _short(s, e, 24, path, 5)
     hi, lo, pref, valid = _QQII.unpack_from(b, s)
+    if IP6_FAST:
+        a = _new(IPv6Address)
+        IP_SET(a, hi << 64 | lo)
+        SCOPE_SET(a, None)
+    else:
+        a = IPv6Address(hi << 64 | lo)
     o = _new(IaAddress)
-    _iaaddr_address(o, IPv6Address(hi << 64 | lo))
+    _iaaddr_address(o, a)
     _iaaddr_preferred(o, pref)
     _iaaddr_valid(o, valid)
     s += 24
@@ -668,7 +674,7 @@ def _unicast(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 16:
         raise _short(s, e, 16, path, 12, exact=True)
     hi, lo = _QQ.unpack_from(b, s)
-    return _make_unicast(IPv6Address(hi << 64 | lo))  # type: ignore[no-any-return]
+    return _make_unicast(ip6(hi << 64 | lo))  # type: ignore[no-any-return]
 
 
 def _status(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -714,7 +720,7 @@ def _dns(b: bytes, s: int, e: int, path: Path) -> Option:
     addrs = []
     for i in range(s, e, 16):
         hi, lo = unpack(b, i)
-        addrs.append(IPv6Address(hi << 64 | lo))
+        addrs.append(ip6(hi << 64 | lo))
     return _make_dns(tuple(addrs))  # type: ignore[no-any-return]
 
 
@@ -741,11 +747,17 @@ def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
     pref, valid, plen, hi, lo = _IIBQQ.unpack_from(b, s)
     if plen > 128:
         raise ParseError(s + 8, (*path, 26), f"prefix length {plen} (at most 128)")
+    if IP6_FAST:
+        a = _new(IPv6Address)
+        IP_SET(a, hi << 64 | lo)
+        SCOPE_SET(a, None)
+    else:
+        a = IPv6Address(hi << 64 | lo)
     o = _new(IaPrefix)
     _iaprefix_preferred(o, pref)
     _iaprefix_valid(o, valid)
     _iaprefix_length(o, plen)
-    _iaprefix_prefix(o, IPv6Address(hi << 64 | lo))
+    _iaprefix_prefix(o, a)
     s += 25
     _iaprefix_options(o, decode_options(b, s, e, (*path, 26)) if s < e else ())
     return o
