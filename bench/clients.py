@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import selectors
@@ -209,16 +208,18 @@ class AddressWatch:
             if length < _NLMSG.size:
                 break
             body, end = off + _NLMSG.size, off + length
-            if mtype in (_RTM_NEWADDR, _RTM_DELADDR) and end - body >= _IFADDRMSG.size:
-                if _IFADDRMSG.unpack_from(data, body)[4] == index and _global_usable(
-                    data, body, end
-                ):
-                    with self._lock:
-                        if mtype == _RTM_NEWADDR:
-                            self.present.add(ns)
-                            self.bound.setdefault(ns, now)
-                        else:
-                            self.present.discard(ns)
+            if (
+                mtype in (_RTM_NEWADDR, _RTM_DELADDR)
+                and end - body >= _IFADDRMSG.size
+                and _IFADDRMSG.unpack_from(data, body)[4] == index
+                and _global_usable(data, body, end)
+            ):
+                with self._lock:
+                    if mtype == _RTM_NEWADDR:
+                        self.present.add(ns)
+                        self.bound.setdefault(ns, now)
+                    else:
+                        self.present.discard(ns)
             off += (length + 3) & ~3
 
     def close(self) -> None:
@@ -585,7 +586,9 @@ def print_table(n: int, phases: list[Phase]) -> None:
         if p is None:
             continue
         if not p.ok:
-            print(f"  {kind:<10} {p.procs:>5} ERROR: {p.bound}/{n} bound: {p.error.splitlines()[0]}")
+            print(
+                f"  {kind:<10} {p.procs:>5} ERROR: {p.bound}/{n} bound: {p.error.splitlines()[0]}"
+            )
             continue
         print(f"  {kind:<10} {p.procs:>5} {p.all_bound:>8.3f} s {p.rss_kb / 1024:>7.1f} MB "
               f"{p.rss_kb / 1024 / n:>8.2f} MB {p.pss_kb / 1024:>7.1f} MB "
@@ -621,8 +624,10 @@ def print_verdicts(results: dict[int, list[Phase]]) -> None:
         print(f"target at N={TARGET_N} all bound within {TARGET_SLACK:g} s of the RFC minimum "
               f"(≤ {limit:.1f} s): NOT EVALUATED (run with N={TARGET_N})")  # fmt: skip
     elif not o.ok:
-        print(f"target at N={TARGET_N} all bound within {TARGET_SLACK:g} s of the RFC minimum "
-              f"(≤ {limit:.1f} s): NOT MET ({o.bound}/{o.n} bound: {o.error.splitlines()[0]})")
+        print(
+            f"target at N={TARGET_N} all bound within {TARGET_SLACK:g} s of the RFC minimum "
+            f"(≤ {limit:.1f} s): NOT MET ({o.bound}/{o.n} bound: {o.error.splitlines()[0]})"
+        )
     else:
         met = o.all_bound <= limit
         drawn = o.extra.get("rfc_min_drawn")
@@ -630,8 +635,10 @@ def print_verdicts(results: dict[int, list[Phase]]) -> None:
         if drawn is not None:
             extra = (f"; against this run's drawn minimum {drawn:.3f} s: "
                      f"+{o.all_bound - drawn:.3f} s")  # fmt: skip
-        print(f"target at N={TARGET_N} all bound within {TARGET_SLACK:g} s of the RFC minimum "
-              f"(≤ {limit:.1f} s): {'MET' if met else 'NOT MET'} ({o.all_bound:.3f} s{extra})")
+        print(
+            f"target at N={TARGET_N} all bound within {TARGET_SLACK:g} s of the RFC minimum "
+            f"(≤ {limit:.1f} s): {'MET' if met else 'NOT MET'} ({o.all_bound:.3f} s{extra})"
+        )
     for n in sorted(ours):
         if n == TARGET_N:
             continue
@@ -698,8 +705,15 @@ def main(argv: list[str] | None = None) -> int:
         dhclient_version = (res.stdout + res.stderr).strip().splitlines()[0]
     print(f"clients bench: python {platform.python_version()}, {dhclient_version}, "
           f"{os.cpu_count()} CPUs, kernel {platform.release()}")  # fmt: skip
-    print(f"N = {ns}; server: our dhcp6 server, rapid commit off (4-message exchange), "
-          f"pool {POOL}; bound = a global address on {IFACE} (rtnetlink event)", flush=True)
+    print(
+        f"N = {ns}; server: our dhcp6 server, rapid commit off (4-message exchange), "
+        f"pool {POOL}; bound = a global address on {IFACE} (rtnetlink event)",
+        flush=True,
+    )
+    # Every process started here (server, clients) runs this tree's dhcp6, not an installed one.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(_REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     profile_dir = Path(args.profile).resolve() if args.profile else None
     if profile_dir:
         profile_dir.mkdir(parents=True, exist_ok=True)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import client, decode, reconfigure, server
+from .commands import client, decode, reconfigure, relay, server
 
-VERBS = [client, decode, reconfigure, server]
+VERBS = [client, decode, reconfigure, relay, server]
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dhcp6",
-        description="DHCPv6 (RFC 9915) tools: a client, a server, and a decoder for messages and captures.",
+        description="DHCPv6 (RFC 9915) tools: client, server, relay, reconfigure, and a decoder.",
         epilog="run 'dhcp6 VERB --help' for a verb's options and examples",
     )
     sub = p.add_subparsers(dest="verb", metavar="VERB", required=True)

@@ -35,7 +35,9 @@ def _mac_here(ifname: str) -> bytes | None:
 
     names = {n for _, n in socket.if_nameindex()}
     if ifname not in names:
-        raise UserError(f"--interface {ifname}: no such interface (here: {', '.join(sorted(names))})")
+        raise UserError(
+            f"--interface {ifname}: no such interface (here: {', '.join(sorted(names))})"
+        )
     return link_layer_address(ifname)
 
 

@@ -141,7 +141,9 @@ class EngineHost:
                 elif isinstance(a, StateChanged):
                     self.tracer.emit("state", {"from": a.old, "to": a.new, "seed": a.seed,
                                                "reason": a.reason, **a.extra}, pt=now)  # fmt: skip
-                elif isinstance(a, (ConfigureAddress, RemoveAddress, ConfigurePrefix, RemovePrefix)):
+                elif isinstance(
+                    a, (ConfigureAddress, RemoveAddress, ConfigurePrefix, RemovePrefix)
+                ):
                     self._kernel(a, now)
 
     def _commit(self, actions: list[Action]) -> bool:

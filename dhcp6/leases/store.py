@@ -72,8 +72,13 @@ class LeaseStore:
             x.subnet,
         )
 
-    def apply(self, commits: Iterable[Lease], removals: Iterable[Lease] = ()) -> None:
-        """One transaction: remove, then upsert. Raises sqlite3.Error and rolls back."""
+    def apply(
+        self,
+        commits: Iterable[Lease],
+        removals: Iterable[Lease] = (),
+        meta: dict[str, str] | None = None,
+    ) -> None:
+        """One transaction: remove, upsert, meta. Raises sqlite3.Error and rolls back."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -82,6 +87,8 @@ class LeaseStore:
                 [(x.kind, x.address.packed) for x in removals],
             )
             db.executemany(_UPSERT, [self._row(x) for x in commits])
+            if meta:
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
         except BaseException:
             db.execute("ROLLBACK")
             raise

@@ -8,6 +8,8 @@ Options the codec does not know are kept as :class:`UnknownOption` and re-encode
 wire override it to pack header and body in one step, with the same result.
 """
 
+# ruff: noqa: RUF005 - ``path + (code,)`` is 3x cheaper than ``(*path, code)`` on 3.11
+
 from __future__ import annotations
 
 import struct
@@ -499,7 +501,7 @@ class UnknownOption(Option):
 # Decoding reads the outermost message's buffer in place: a decoder gets that buffer, the
 # start and end of the option's body in it (so positions are offsets in the message, as
 # errors report them) and the path of the options it sits in — the codes of the enclosing
-# options, outermost first. An option's own path, ``(*path, code)``, is built only when an
+# options, outermost first. An option's own path, ``path + (code,)``, is built only when an
 # error names it or its body holds options.
 #
 # Values are built as ``o = _new(cls)`` and one slot setter per field, in place of
@@ -570,7 +572,7 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
             raise ParseError(
                 pos, (*path, code), f"length {length} runs past the end ({end - s} octets left)"
             )
-        dec = _decoder(code)
+        dec = _table[code] if code < 256 else _decoder(code)
         if dec is None:
             o = _new(UnknownOption)
             _unknown_code(o, code)
@@ -584,13 +586,13 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
 
 def _client_id(b: bytes, s: int, e: int, path: Path) -> Option:
     o = _new(ClientId)
-    _client_id_duid(o, duid_at(b, s, e, s, (*path, 1)))
+    _client_id_duid(o, duid_at(b, s, e, s, path + (1,)))
     return o
 
 
 def _server_id(b: bytes, s: int, e: int, path: Path) -> Option:
     o = _new(ServerId)
-    _server_id_duid(o, duid_at(b, s, e, s, (*path, 2)))
+    _server_id_duid(o, duid_at(b, s, e, s, path + (2,)))
     return o
 
 
@@ -603,7 +605,7 @@ def _ia_na(b: bytes, s: int, e: int, path: Path) -> Option:
     _ia_na_t1(o, t1)
     _ia_na_t2(o, t2)
     s += 12
-    _ia_na_options(o, decode_options(b, s, e, (*path, 3)) if s < e else ())
+    _ia_na_options(o, decode_options(b, s, e, path + (3,)) if s < e else ())
     return o
 
 
@@ -613,7 +615,7 @@ def _ia_ta(b: bytes, s: int, e: int, path: Path) -> Option:
     o = _new(IaTa)
     _ia_ta_iaid(o, _U32.unpack_from(b, s)[0])
     s += 4
-    _ia_ta_options(o, decode_options(b, s, e, (*path, 4)) if s < e else ())
+    _ia_ta_options(o, decode_options(b, s, e, path + (4,)) if s < e else ())
     return o
 
 
@@ -632,7 +634,7 @@ def _iaaddr(b: bytes, s: int, e: int, path: Path) -> Option:
     _iaaddr_preferred(o, pref)
     _iaaddr_valid(o, valid)
     s += 24
-    _iaaddr_options(o, decode_options(b, s, e, (*path, 5)) if s < e else ())
+    _iaaddr_options(o, decode_options(b, s, e, path + (5,)) if s < e else ())
     return o
 
 
@@ -725,7 +727,7 @@ def _dns(b: bytes, s: int, e: int, path: Path) -> Option:
 
 
 def _domains(b: bytes, s: int, e: int, path: Path) -> Option:
-    return _make_domains(decode_names(b[s:e], s, (*path, 24)))  # type: ignore[no-any-return]
+    return _make_domains(decode_names(b[s:e], s, path + (24,)))  # type: ignore[no-any-return]
 
 
 def _ia_pd(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -737,7 +739,7 @@ def _ia_pd(b: bytes, s: int, e: int, path: Path) -> Option:
     _ia_pd_t1(o, t1)
     _ia_pd_t2(o, t2)
     s += 12
-    _ia_pd_options(o, decode_options(b, s, e, (*path, 25)) if s < e else ())
+    _ia_pd_options(o, decode_options(b, s, e, path + (25,)) if s < e else ())
     return o
 
 
@@ -759,7 +761,7 @@ def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
     _iaprefix_length(o, plen)
     _iaprefix_prefix(o, a)
     s += 25
-    _iaprefix_options(o, decode_options(b, s, e, (*path, 26)) if s < e else ())
+    _iaprefix_options(o, decode_options(b, s, e, path + (26,)) if s < e else ())
     return o
 
 
@@ -808,3 +810,16 @@ DECODERS: dict[int, Decoder] = {
     # OptionCode.RELAY_MSG is registered by message.py (it holds a whole message).
 }
 _decoder = DECODERS.get
+# The same, as a list for the codes below 256 (a list index is cheaper than dict.get).
+_table: list[Decoder | None] = [None] * 256
+
+
+def register(code: int, decoder: Decoder) -> None:
+    """Set the decoder of an option code (message.py registers RELAY_MSG)."""
+    DECODERS[code] = decoder
+    if code < 256:
+        _table[code] = decoder
+
+
+for _code, _dec in DECODERS.items():
+    register(_code, _dec)
