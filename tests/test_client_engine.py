@@ -3,6 +3,7 @@ against our server engine or hand-made replies; send times are checked against R
 
 from __future__ import annotations
 
+import itertools
 from ipaddress import IPv6Address
 
 import pytest
@@ -31,7 +32,6 @@ from dhcp6.wire import (
     IaPd,
     IaPrefix,
     Message,
-    RapidCommit,
     ServerId,
     SolMaxRt,
     StatusOption,
@@ -44,7 +44,7 @@ APPROX = pytest.approx
 
 
 def gaps(times: list[float]) -> list[float]:
-    return [round(b - a, 6) for a, b in zip(times, times[1:], strict=False)]
+    return [round(b - a, 6) for a, b in itertools.pairwise(times)]
 
 
 # ---------------------------------------------------------------- Solicit / Advertise / Request
@@ -307,7 +307,7 @@ def test_decline_after_dad_failure():
     sim.until_state(BOUND)
     addr = A("2001:db8:1::100")
     sim.do(sim.client.dad_failed(addr, sim.now))
-    (t, dec), = sim.sends("DECLINE")  # fmt: skip
+    (_t, dec), = sim.sends("DECLINE")  # fmt: skip
     assert dec.server_id == sim.servers[0].duid and dec.ia_na[0].addresses[0].address == addr
     assert addr not in sim.kernel
     sim.until_state(SOLICIT)
@@ -487,7 +487,7 @@ def collect_transitions() -> set[tuple[str, str, str]]:
     def bound(sim):
         sim.until_state(BOUND)
 
-    normal = lambda m: [lease(50, 80, 100, 200)]  # noqa: E731
+    lambda m: [lease(50, 80, 100, 200)]
     # the common paths, against our server
     s = Sim().start()
     run(s, bound, lambda s: s.until_state(RENEW), bound, stop)
@@ -604,9 +604,8 @@ def test_every_transition_in_the_table_is_taken_and_nothing_else(monkeypatch):
         if (
             name.startswith("test_")
             and name != "test_every_transition_in_the_table_is_taken_and_nothing_else"
-        ):
-            if not inspect.signature(fn).parameters:
-                fn()
+        ) and not inspect.signature(fn).parameters:
+            fn()
     seen = collect_transitions() | taken
     table = {(t.source, t.target, t.event) for t in TRANSITIONS}
     assert table - seen == set()

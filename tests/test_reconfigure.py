@@ -136,7 +136,7 @@ def test_server_retransmits_reconfigure_doubling_up_to_rec_max_rc():
     sim = bound()
     srv = sim.servers[0]
     duid = sim.client.duid.encode()
-    acts, res = srv.reconfigure(100.0, clients=[duid])
+    acts, _res = srv.reconfigure(100.0, clients=[duid])
     times = []
     timer = next(a for a in acts if isinstance(a, SetTimer))
     counters = [
