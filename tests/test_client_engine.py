@@ -487,7 +487,6 @@ def collect_transitions() -> set[tuple[str, str, str]]:
     def bound(sim):
         sim.until_state(BOUND)
 
-    lambda m: [lease(50, 80, 100, 200)]
     # the common paths, against our server
     s = Sim().start()
     run(s, bound, lambda s: s.until_state(RENEW), bound, stop)
