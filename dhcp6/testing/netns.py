@@ -610,10 +610,14 @@ class NetnsLab:
 
     @staticmethod
     def _stop_processes(procs: list[subprocess.Popen]) -> None:
-        live = [p for p in procs if p.poll() is None]
+        # Newest first, each given a moment to exit: clients started after their server
+        # get their Release answered before the server itself is stopped.
+        live = [p for p in reversed(procs) if p.poll() is None]
         for p in live:
             with contextlib.suppress(ProcessLookupError):
                 p.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=1.0)
         deadline = time.monotonic() + _TERM_GRACE
         while live and time.monotonic() < deadline:
             live = [p for p in live if p.poll() is None]
