@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import client, decode, reconfigure, relay, server
+from .commands import client, decode, fsm, reconfigure, relay, server
 
-VERBS = [client, decode, reconfigure, relay, server]
+VERBS = [client, decode, fsm, reconfigure, relay, server]
 
 
 def build_parser() -> argparse.ArgumentParser:
