@@ -8,9 +8,9 @@ import random
 import signal
 from pathlib import Path
 
-from ..daemons.client import DEFAULT_STATE_ROOT, HostedClient
 from ..daemons.common import UserError, make_tracer, run
-from ..engine.client import ClientConfig
+
+DEFAULT_STATE_ROOT = "/var/lib/dhcp6-lab/client"  # the daemon and engine load on use
 
 HELP = "run the DHCPv6 client (RFC 9915): lease addresses/prefixes onto an interface"
 EPILOG = """examples:
@@ -117,7 +117,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(run=main_many)  # fmt: skip
 
 
-def _config(args: argparse.Namespace, downstream: str | None = None) -> ClientConfig:
+def _config(args: argparse.Namespace, downstream: str | None = None):  # -> ClientConfig
+    from ..engine.client import ClientConfig
+
     if args.ia_na < 0:
         raise UserError("--ia-na must be ≥ 0")
     pd, hint = args.ia_pd
@@ -130,16 +132,20 @@ def _config(args: argparse.Namespace, downstream: str | None = None) -> ClientCo
                         downstream=downstream)  # fmt: skip
 
 
-async def _serve(clients: list[HostedClient]) -> int:
+async def _serve(clients: list) -> int:
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
-    started: list[HostedClient] = []
+    started: list = []
     try:
         for c in clients:
             await c.start()
             started.append(c)
+            # A start blocks the loop for a few ms (sockets opened in its namespace). Yield
+            # so clients already started fire their timers on time: otherwise every random
+            # initial delay that ran out during a long startup fires at its end, at once.
+            await asyncio.sleep(0)
         await done.wait()
     finally:
         await asyncio.gather(*(c.stop() for c in started))
@@ -150,6 +156,8 @@ async def _serve(clients: list[HostedClient]) -> int:
 
 def main(args: argparse.Namespace) -> int:
     cfg_args = args
+
+    from ..daemons.client import HostedClient
 
     async def go() -> int:
         state = Path(args.state_dir or f"{DEFAULT_STATE_ROOT}/{args.interface}")
@@ -162,6 +170,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def main_many(args: argparse.Namespace) -> int:
+    from ..daemons.client import HostedClient
+
     async def go() -> int:
         if args.netns_file:
             try:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..daemons.common import run
-from ..daemons.relay import RelayDaemon, RelayOptions
-
 HELP = "run a DHCPv6 relay agent between client links and servers"
 EPILOG = """examples:
   dhcp6 relay --listen eth1 --server 2001:db8:1::1
@@ -49,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..daemons.common import run
+    from ..daemons.relay import RelayDaemon, RelayOptions
+
     opts = RelayOptions(
         args.listen, args.server, args.interface_id, args.trace, args.netns, args.node
     )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..daemons.common import run
-from ..daemons.server import DEFAULT_LEASES, ServerDaemon, ServerOptions
+DEFAULT_LEASES = "/var/lib/dhcp6-lab/server/leases.sqlite"  # the daemon is imported on use
 
 HELP = "run the DHCPv6 server (RFC 9915) with leases kept in SQLite"
 EPILOG = """examples:
@@ -68,6 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..daemons.common import run
+    from ..daemons.server import ServerDaemon, ServerOptions
+
     opts = ServerOptions(
         interfaces=args.interface, config=args.config, leases=args.leases, trace=args.trace,
         control=args.control, netns=args.netns, time_scale=args.time_scale, node=args.node,

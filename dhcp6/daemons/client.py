@@ -27,8 +27,6 @@ from ..io.udp import Datagram, UdpEndpoint
 from ..trace import Tracer
 from .common import UserError
 
-DEFAULT_STATE_ROOT = "/var/lib/dhcp6-lab/client"
-
 
 def _mac_here(ifname: str) -> bytes | None:
     import socket
@@ -62,7 +60,9 @@ class ClientIdentity:
         pd = tuple(saved.get("pd", []))[: config.ia_pd]
         na += tuple(i for i in range(1, 1000) if i not in na)[: config.ia_na - len(na)]
         pd += tuple(i for i in range(1, 1000) if i not in pd)[: config.ia_pd - len(pd)]
-        self.iaids_path.write_text(json.dumps({"na": list(na), "pd": list(pd)}) + "\n")
+        text = json.dumps({"na": list(na), "pd": list(pd)}) + "\n"
+        if saved != json.loads(text):
+            self.iaids_path.write_text(text)
         from dataclasses import replace
 
         return duid, replace(config, na_iaids=na, pd_iaids=pd)
@@ -95,8 +95,10 @@ class HostedClient:
         loop = asyncio.get_running_loop()
         self.clock = EngineClock(self.time_scale, base=time.monotonic)
         try:
-            ll = await wait_link_local(cfg.iface, self.netns, timeout=link_timeout)
             addresses = {cfg.iface: AddressDriver(cfg.iface, self.netns, self.time_scale)}
+            ll = addresses[cfg.iface].link_local() or await wait_link_local(
+                cfg.iface, self.netns, timeout=link_timeout
+            )
             if cfg.downstream:
                 addresses[cfg.downstream] = AddressDriver(
                     cfg.downstream, self.netns, self.time_scale

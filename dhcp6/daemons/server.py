@@ -6,8 +6,9 @@ reloads the config and keeps every binding.
 
 Profiling: with ``DHCP6_PROFILE=PATH`` in the environment the daemon runs under
 cProfile from start to exit and writes the dump to PATH when it stops (read it with
-``python -m pstats PATH``). It slows the server; bench/server_vs_kea.py ``--profile``
-uses it.
+``python -m pstats PATH``). Times are the process's CPU time (``time.process_time``),
+so other work on the machine does not inflate them; profiling slows the server several
+times over. bench/server_vs_kea.py ``--profile`` uses it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import os
 import signal
 import socket
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..commands.server import DEFAULT_LEASES
 from ..engine.server import ServerEngine
 from ..io.host import EngineClock, EngineHost
 from ..io.identity import link_layer_address, load_or_create_duid, new_duid
@@ -31,8 +34,6 @@ from ..io.udp import Datagram, UdpEndpoint
 from ..leases.store import LeaseStore
 from ..server_config import ConfigError, ServerConfig, check_interfaces, load_config
 from .common import TERM_SIGNALS, UserError, install_signals, make_tracer
-
-DEFAULT_LEASES = "/var/lib/dhcp6-lab/server/leases.sqlite"
 
 
 @dataclass
@@ -86,7 +87,8 @@ class ServerDaemon:
         except (ValueError, OSError) as e:
             raise UserError(str(e)) from None
         self.tracer = make_tracer(o.trace, o.node, o.time_scale)
-        self.engine = ServerEngine(config, duid, node=o.node)
+        # Without --trace nothing reads the events: the engine need not describe them.
+        self.engine = ServerEngine(config, duid, node=o.node, trace=o.trace is not None)
         clock = EngineClock(o.time_scale)
         restored = self.engine.restore(self.store.load())
         self.engine.restore_meta(self.store.all_meta())
@@ -184,7 +186,7 @@ class ServerDaemon:
 
     async def run(self) -> int:
         profile = os.environ.get("DHCP6_PROFILE")
-        prof = cProfile.Profile() if profile else None
+        prof = cProfile.Profile(time.process_time) if profile else None
         if prof is not None:
             prof.enable()
         try:
