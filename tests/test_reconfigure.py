@@ -168,3 +168,23 @@ def test_reconfigure_init_for_all_clients():
     assert res["sent"] == [sim.client.duid.encode().hex()]
     seeds = [a.fields["seed"] for a in acts if type(a).__name__ == "Trace" and a.kind == "state"]
     assert "Reconfigure Init" in seeds
+
+
+def test_replay_counter_and_keys_survive_a_restart():
+    from dhcp6.engine.server import ServerEngine
+    from dhcp6.server_config import config_from_text
+
+    sim = bound()
+    srv = sim.servers[0]
+    meta = {"replay": str(srv.replay)}
+    duid = sim.client.duid.encode()
+    meta[f"rkey:{duid.hex()}"] = srv.keys[duid].hex()
+    again = ServerEngine(config_from_text(RC_CONFIG), srv.duid)
+    again.restore_meta(meta)
+    again.seen[duid] = srv.seen[duid]
+    for lease in srv.table.all():
+        again.restore([lease])
+    acts, res = again.reconfigure(sim.now, clients=[duid])
+    sent = next(a for a in acts if isinstance(a, Send)).message
+    assert sent.option(OptionCode.AUTH).replay_detection == srv.replay + 1
+    assert rkap.verify(sent, srv.keys[duid])[0]
