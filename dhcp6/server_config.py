@@ -145,6 +145,17 @@ def _keys(m: Marked, obj: Any, path: tuple, allowed: set[str], what: str) -> dic
     return obj
 
 
+def _list(m: Marked, obj: Any, key: str, path: tuple) -> list:
+    v = obj.get(key, []) if isinstance(obj, dict) else []
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise m.error(
+            (*path, key), f"expected a list, got {type(v).__name__} {v!r}", f"e.g. {key}: [...]"
+        )
+    return v
+
+
 def _int(m: Marked, v: Any, path: tuple, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise m.error(path, f"expected a whole number, got {v!r}")
@@ -208,9 +219,13 @@ def _range(m: Marked, v: Any, path: tuple, prefix: IPv6Network) -> AddressRange:
 def _options(m: Marked, obj: Any, path: tuple) -> OptionValues:
     d = _keys(m, obj, path, OPTION_KEYS, "options")
     dns = tuple(
-        _address(m, a, (*path, "dns_servers", i)) for i, a in enumerate(d.get("dns_servers", []))
+        _address(m, a, (*path, "dns_servers", i))
+        for i, a in enumerate(_list(m, d, "dns_servers", path))
     )
-    names = tuple(str(n).rstrip(".") for n in d.get("domain_search", []))
+    names = tuple(str(n).rstrip(".") for n in _list(m, d, "domain_search", path))
+    for i, n in enumerate(_list(m, d, "domain_search", path)):
+        if not isinstance(n, str):
+            raise m.error((*path, "domain_search", i), f"expected a domain name, got {n!r}")
     for i, n in enumerate(names):
         try:
             encode_name(n)
@@ -233,10 +248,10 @@ def _subnet(m: Marked, obj: Any, path: tuple) -> Subnet:
         raise m.error(path, "subnet without 'prefix'", "e.g. prefix: 2001:db8:1::/64")
     prefix = _network(m, d["prefix"], (*path, "prefix"))
     pools = tuple(
-        _range(m, p, (*path, "pools", i), prefix) for i, p in enumerate(d.get("pools", []))
+        _range(m, p, (*path, "pools", i), prefix) for i, p in enumerate(_list(m, d, "pools", path))
     )
     pd: list[PdPool] = []
-    for i, p in enumerate(d.get("pd_pools", []) or []):
+    for i, p in enumerate(_list(m, d, "pd_pools", path)):
         pp = (*path, "pd_pools", i)
         pdd = _keys(m, p, pp, {"prefix", "delegated_length"}, "a pd pool")
         net = _network(m, pdd.get("prefix"), (*pp, "prefix"))
@@ -266,7 +281,7 @@ def parse_config(m: Marked) -> ServerConfig:
         for j in range(i):
             if a.prefix.overlaps(subs[j].prefix):
                 raise m.error(("subnets", i, "prefix"), f"{a.prefix} overlaps {subs[j].prefix}")
-    always = d.get("always_send", []) or []
+    always = _list(m, d, "always_send", ())
     for i, k in enumerate(always):
         if k not in OPTION_KEYS:
             raise m.error(

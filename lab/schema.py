@@ -40,6 +40,8 @@ def did_you_mean(word: Any, choices: Iterable[str]) -> str:
 
 def allowed_hint(word: Any, choices: Iterable[str], what: str = "allowed") -> str:
     choices = sorted(choices)
+    if len(choices) > 16:
+        return did_you_mean(word, choices) or "`lab schema` lists them all"
     return did_you_mean(word, choices) or f"{what}: {', '.join(choices)}"
 
 
@@ -177,7 +179,9 @@ class Str(Spec):
     def check(self, v: Any) -> Any:
         v = super().check(v)
         if self.pattern and not re.match(self.pattern, v):
-            raise SpecError(f"{v!r} is not {self.what}", f"e.g. {self.example}" if self.example else "")
+            raise SpecError(
+                f"{v!r} is not {self.what}", f"e.g. {self.example}" if self.example else ""
+            )
         return v
 
     def json(self) -> dict[str, Any]:
@@ -243,7 +247,9 @@ class Prefix(Spec):
             try:
                 net = IPv6Network(text, strict=False)
             except ValueError:
-                raise SpecError(f"{v!r} is not an IPv6 prefix ({e})", "e.g. 2001:db8:1::/64") from None
+                raise SpecError(
+                    f"{v!r} is not an IPv6 prefix ({e})", "e.g. 2001:db8:1::/64"
+                ) from None
             raise SpecError(f"{v!r} has host bits set", f"did you mean {net}?") from None
 
     def json(self) -> dict[str, Any]:
@@ -252,7 +258,9 @@ class Prefix(Spec):
 
 class IfName(Str):
     def __init__(self) -> None:
-        super().__init__(IFNAME_RE, "an interface name (a letter, then up to 14 of A-Z a-z 0-9 _ . -)", "eth0")
+        super().__init__(
+            IFNAME_RE, "an interface name (a letter, then up to 14 of A-Z a-z 0-9 _ . -)", "eth0"
+        )
 
 
 class Duration(Spec):
@@ -308,6 +316,36 @@ class ListOf(Spec):
         if self.max is not None:
             arr["maxItems"] = self.max
         return {"anyOf": [arr, self.item.json()]} if self.single else arr
+
+
+@dataclass
+class Tuple(Spec):
+    """A fixed-length list with one spec per position."""
+
+    items: tuple[Spec, ...] = ()
+    what: str = "a list"
+    types: tuple[type, ...] = (list,)
+
+    def check(self, v: Any) -> Any:
+        v = super().check(v)
+        if len(v) != len(self.items):
+            raise SpecError(f"expected {self.what} ({len(self.items)} items), got {len(v)} items")
+        out = []
+        for i, (spec, x) in enumerate(zip(self.items, v, strict=True)):
+            try:
+                out.append(spec.check(x))
+            except SpecError as e:
+                raise SpecError(e.problem, e.hint, (i, *e.subpath)) from None
+        return out
+
+    def json(self) -> dict[str, Any]:
+        n = len(self.items)
+        return {
+            "type": "array",
+            "prefixItems": [s.json() for s in self.items],
+            "minItems": n,
+            "maxItems": n,
+        }
 
 
 class AnyMap(Spec):
@@ -439,10 +477,15 @@ _IFACE = Field(
     IfName(),
     DERIVED,
     "The interface the daemon runs on.",
-    "the node's only interface (required when it has several).",
+    "the node's only interface (a client's downstream one aside); required when it has several.",
 )
 
 COMMON_OPTIONS: dict[str, Field] = {
+    "dad": Field(
+        Bool(),
+        False,
+        "Duplicate address detection on the node's interfaces (off: addresses work at once).",
+    ),
     "sysctl": Field(
         AnyMap(),
         {},
@@ -476,7 +519,7 @@ PD_POOL = Nullable(
                     "delegated_length": Field(Int(1, 128), REQUIRED, "e.g. 56"),
                 }
             ),
-            ListOf(OneOf((Prefix(), Int(1, 128))), 2, 2, what="[PREFIX, LENGTH]"),
+            Tuple((Prefix(), Int(1, 128)), what="[PREFIX, LENGTH]"),
         )
     )
 )
@@ -500,7 +543,9 @@ KIND_OPTIONS: dict[str, dict[str, Field]] = {
         "leases": Field(
             Nullable(Str()), None, "SQLite lease database (null: in the node's run directory)."
         ),
-        "durability": Field(Enum(("normal", "full")), "normal", "normal: survives kill -9; full: fsync."),
+        "durability": Field(
+            Enum(("normal", "full")), "normal", "normal: survives kill -9; full: fsync."
+        ),
     },
     "dhcp6-client": {
         "interface": _IFACE,
@@ -529,22 +574,28 @@ KIND_OPTIONS: dict[str, dict[str, Field]] = {
         "server": Field(
             ListOf(Str(what="ADDR[%IF] or a node name"), min=1, single=True),
             DERIVED,
-            "Where to forward: ADDR[%IF] or a server node's name (its first address).",
+            "Where to forward (`--server`): ADDR[%IF] (e.g. ff05::1:3) or a server node's name "
+            "(its first address).",
             "the first address of every server node.",
         ),
-        "interface_id": Field(Bool(), False, "Add the Interface-ID option."),
+        "forwarding": Field(
+            Bool(), True, "IPv6 forwarding: a relay with forwarding on also routes, like a router."
+        ),
+        "interface_id": Field(
+            Bool(),
+            False,
+            "Always add an Interface-ID option (added anyway on a link without a global address).",
+        ),
     },
     "router": {
-        "forwarding": Field(Bool(), True, "IPv6 forwarding."),
+        "forwarding": Field(Bool(), True, "IPv6 forwarding (off: routes do not cross it)."),
         "ra": Field(
             OneOf((Bool(), Map(RA_FIELDS, what="a mapping of RA settings"))),
             False,
             "Router Advertisements: false, true (defaults) or {managed, other, …}.",
         ),
     },
-    "host": {
-        "forwarding": Field(Bool(), False, "IPv6 forwarding."),
-    },
+    "host": {},  # a plain end host: addresses, routes, sysctl; routes never cross it
     "kea": {
         "interface": _IFACE,
         "subnet": Field(
@@ -589,7 +640,7 @@ KIND_OPTIONS: dict[str, dict[str, Field]] = {
             OneOf(
                 (
                     Str(what="FIRST,LAST", example="2001:db8:1::100,2001:db8:1::1ff"),
-                    ListOf(Address(), 2, 2, what="[FIRST, LAST]"),
+                    Tuple((Address(), Address()), what="[FIRST, LAST]"),
                 )
             ),
             DERIVED,
@@ -649,7 +700,17 @@ NODE_KEYS = ("kind", "addresses", "template")  # besides options
 
 # --------------------------------------------------------------------------- the rest
 
-TOP_KEYS = ("name", "description", "vars", "clock", "defaults", "nodes", "links", "scenario", "expect")
+TOP_KEYS = (
+    "name",
+    "description",
+    "vars",
+    "clock",
+    "defaults",
+    "nodes",
+    "links",
+    "scenario",
+    "expect",
+)
 LINK_KEYS = ("name", "prefix", "members", "endpoints", "impairment")
 CLOCK = Map(
     {
@@ -667,7 +728,17 @@ IMPAIRMENT = Map(
         "delay": Field(Duration(), 0.0, "Added delay (250ms, 1s…)."),
     }
 )
-ACTIONS = ("link_down", "link_up", "kill", "stop", "start", "restart", "reconfigure", "wait", "netem")
+ACTIONS = (
+    "link_down",
+    "link_up",
+    "kill",
+    "stop",
+    "start",
+    "restart",
+    "reconfigure",
+    "wait",
+    "netem",
+)
 EXPECT_KEYS = ("state", "lease_in", "renewed", "rebound", "seen", "never_seen", "reachable")
 CLIENT_STATES = tuple(STATES)
 MESSAGE_NAMES = tuple(m.name.replace("_", "-") for m in MessageType)

@@ -11,6 +11,7 @@ DEBS=(
   kea-dhcp6-server kea-admin dnsmasq-base isc-dhcp-client isc-dhcp-server isc-dhcp-relay
   dhcpcd-base wide-dhcpv6-client
   ruby
+  graphviz  # lab graph -o FILE.svg|.png
 )
 
 missing=()

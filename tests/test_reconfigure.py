@@ -184,7 +184,7 @@ def test_replay_counter_and_keys_survive_a_restart():
     again.seen[duid] = srv.seen[duid]
     for lease in srv.table.all():
         again.restore([lease])
-    acts, res = again.reconfigure(sim.now, clients=[duid])
+    acts, _res = again.reconfigure(sim.now, clients=[duid])
     sent = next(a for a in acts if isinstance(a, Send)).message
     assert sent.option(OptionCode.AUTH).replay_detection == srv.replay + 1
     assert rkap.verify(sent, srv.keys[duid])[0]

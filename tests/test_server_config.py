@@ -73,3 +73,32 @@ def test_missing_interfaces_are_named():
 def test_missing_file_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_any_shape_of_config_gives_a_config_error_or_a_config():
+    """Wrong types anywhere are one-line ConfigErrors, never TypeError or AttributeError."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from dhcp6.server_config import config_from_dict
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False),
+                        st.sampled_from(["2001:db8::/64", "2001:db8::1", "eth0", "x", "2001:db8::1-2001:db8::9"]))  # fmt: skip
+    values = st.recursive(scalars, lambda kids: st.one_of(
+        st.lists(kids, max_size=3),
+        st.dictionaries(st.sampled_from(["prefix", "pools", "pd_pools", "options", "dns_servers",
+                                         "domain_search", "delegated_length", "interface",
+                                         "lifetimes", "preferred", "valid", "t1", "t2"]), kids, max_size=4),
+    ), max_leaves=8)  # fmt: skip
+    top = st.dictionaries(st.sampled_from(["subnets", "lifetimes", "preference", "rapid_commit",
+                                           "always_send", "rebind_unknown", "reconfigure"]), values, max_size=4)  # fmt: skip
+
+    @settings(max_examples=400, deadline=None)
+    @given(top)
+    def check(data):
+        try:
+            config_from_dict(data, "fuzz.yaml")
+        except ConfigError as e:
+            assert "\n" not in str(e)
+
+    check()

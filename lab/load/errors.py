@@ -25,7 +25,9 @@ def dotted(path: tuple) -> str:
     return out
 
 
-def format_error(source: str, line: int | None, path: tuple | str, problem: str, hint: str = "") -> str:
+def format_error(
+    source: str, line: int | None, path: tuple | str, problem: str, hint: str = ""
+) -> str:
     where = f"{source}:{line}" if line else source
     what = path if isinstance(path, str) else dotted(path)
     msg = f"{where}: {what}: {problem}" if what else f"{where}: {problem}"
@@ -49,7 +51,15 @@ class Problems:
         self._items: list[_Item] = []
         self._seen: set[str] = set()
 
-    def add(self, line: int | None, path: tuple | str, problem: str, hint: str = "", *, source: str | None = None) -> None:
+    def add(
+        self,
+        line: int | None,
+        path: tuple | str,
+        problem: str,
+        hint: str = "",
+        *,
+        source: str | None = None,
+    ) -> None:
         src = source or self.source
         self.add_text(format_error(src, line, path, problem, hint), src, line or 0)
 

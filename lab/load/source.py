@@ -19,7 +19,7 @@ import jinja2.meta
 import jinja2.sandbox
 import yaml
 
-from ..schema import did_you_mean, describe
+from ..schema import describe, did_you_mean
 from .errors import Problems, Stop
 
 _MARK = "\u2060@L{}\u2060"
@@ -63,9 +63,18 @@ class Doc:
 # --------------------------------------------------------------------------- YAML
 
 
+def _scalar(node: yaml.Node) -> Any:
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    except yaml.YAMLError:
+        return node.value
+
+
 def _key(k: yaml.Node) -> Any:
     if isinstance(k, yaml.ScalarNode):
-        return yaml.safe_load(yaml.serialize(k)) if k.tag != "tag:yaml.org,2002:str" else k.value
+        return _scalar(k)
     return None  # unhashable; reported by the caller
 
 
@@ -80,7 +89,9 @@ def _build(node: yaml.Node, path: tuple, doc: Doc, linemap: list[int], problems:
             key = _key(k)
             line = src(k.start_mark)
             if key is None and not isinstance(k, yaml.ScalarNode):
-                problems.add(line, path, "a key cannot be a list or mapping", "quote it or restructure")
+                problems.add(
+                    line, path, "a key cannot be a list or mapping", "quote it or restructure"
+                )
                 continue
             if isinstance(key, (list, dict)):
                 key = str(key)
@@ -101,9 +112,7 @@ def _build(node: yaml.Node, path: tuple, doc: Doc, linemap: list[int], problems:
             doc.lines[(*path, i)] = src(v.start_mark)
             items.append(_build(v, (*path, i), doc, linemap, problems))
         return items
-    if isinstance(node, yaml.AliasNode):  # compose() resolves aliases; kept for safety
-        return None
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
 
 
 def parse_yaml(text: str, source: str, problems: Problems, linemap: list[int] | None = None) -> Doc:
@@ -123,6 +132,10 @@ def parse_yaml(text: str, source: str, problems: Problems, linemap: list[int] | 
         context = getattr(e, "context", None)
         text_ = f"{problem} ({context})" if context and "while" not in context else problem
         hint = next((h for k, h in _YAML_HINTS.items() if k in str(problem)), "")
+        src_line = text.split("\n")[i] if i < text.count("\n") + 1 else ""
+        m = re.search(r"([0-9A-Fa-f:]*::)(\s*$|\s*[,\]}#])", src_line)
+        if m:
+            hint = f"an address ending in '::' needs quotes: \"{m.group(1).strip()}\""
         problems.add(line, "", f"YAML syntax error: {text_}", hint)
         raise Stop from None
     doc = Doc(None, {(): 1}, source)
@@ -253,7 +266,57 @@ def template_variables(text: str) -> set[str]:
         return set()
 
 
-def render(text: str, source: str, variables: dict[str, Any], problems: Problems) -> tuple[str, list[int]]:
+_GUARD_TESTS = {"defined", "undefined"}
+_GUARD_FILTERS = {"default", "d"}
+
+
+def _undefined_names(
+    ast: jinja2.nodes.Template, variables: dict[str, Any], env: jinja2.Environment
+) -> list[tuple[str, int]]:
+    """Names read but never defined, with their first line; guarded uses are skipped."""
+    missing = jinja2.meta.find_undeclared_variables(ast) - set(variables) - set(env.globals)
+    if not missing:
+        return []
+    guarded = set()
+    for t in ast.find_all(jinja2.nodes.Test):
+        if t.name in _GUARD_TESTS and isinstance(t.node, jinja2.nodes.Name):
+            guarded.add(t.node.name)
+    for f in ast.find_all(jinja2.nodes.Filter):
+        if f.name in _GUARD_FILTERS and isinstance(f.node, jinja2.nodes.Name):
+            guarded.add(f.node.name)
+    first: dict[str, int] = {}
+    for n in ast.find_all(jinja2.nodes.Name):
+        if n.ctx == "load" and n.name in missing and n.name not in guarded:
+            first[n.name] = min(first.get(n.name, n.lineno), n.lineno)
+    return sorted(first.items(), key=lambda x: x[1])
+
+
+_OPENERS = {"for", "if", "macro", "call", "filter", "block", "with", "raw", "autoescape", "set"}
+_TAG = re.compile(r"\{%[-+]?\s*(\w+)([^%]*)")
+
+
+def _unclosed_block(text: str) -> tuple[str, int] | None:
+    """The innermost block tag never closed: (name, line)."""
+    stack: list[tuple[str, int]] = []
+    for m in _TAG.finditer(text):
+        word, rest = m.group(1), m.group(2)
+        line = text.count("\n", 0, m.start()) + 1
+        if word == "set" and "=" in rest:
+            continue
+        if word in _OPENERS:
+            stack.append((word, line))
+        elif word.startswith("end") and stack and stack[-1][0] == word[3:]:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def render(
+    text: str,
+    source: str,
+    variables: dict[str, Any],
+    problems: Problems,
+    overridden: tuple[str, ...] = (),
+) -> tuple[str, list[int]]:
     """Render the topology template; returns the text and its line map (see module doc).
 
     Raises Stop after recording the error when jinja fails.
@@ -264,8 +327,24 @@ def render(text: str, source: str, variables: dict[str, Any], problems: Problems
         template = env.template_class.from_code(env, code, env.make_globals(None))
     except jinja2.TemplateSyntaxError as e:
         msg = _MARK_RE.sub("", e.message or "syntax error")
-        problems.add(e.lineno, "", f"template syntax error: {msg}")
+        unclosed = _unclosed_block(text) if msg.startswith("Unexpected end of template") else None
+        if unclosed:
+            word, line = unclosed
+            problems.add(
+                line,
+                "",
+                f"template syntax error: this {{% {word} %}} is never closed",
+                f"add {{% end{word} %}} where its block ends",
+            )
+        else:
+            problems.add(e.lineno, "", f"template syntax error: {msg}")
         raise Stop from None
+    undefined = _undefined_names(env.parse(text), variables, env)
+    for name, line in undefined:
+        hint = did_you_mean(name, variables) or f"define it under vars: or pass --set {name}=…"
+        problems.add(line, "", f"template error: {name!r} is undefined", hint)
+    if undefined:
+        raise Stop
     try:
         out = template.render(**variables)
     except jinja2.UndefinedError as e:
@@ -279,7 +358,13 @@ def render(text: str, source: str, variables: dict[str, Any], problems: Problems
         raise Stop from None
     except Exception as e:  # anything a template expression can raise is the user's
         msg = _MARK_RE.sub("", str(e)) or type(e).__name__
-        problems.add(_template_line(e), "", f"template error: {type(e).__name__}: {msg}")
+        if "Undefined" in msg:
+            msg = "a value used here is undefined"
+        hint = ""
+        if isinstance(e, TypeError) and overridden:
+            given = ", ".join(f"{n}={variables[n]!r}" for n in overridden)
+            hint = f"check the --set values (read as YAML): {given}"
+        problems.add(_template_line(e), "", f"template error: {type(e).__name__}: {msg}", hint)
         raise Stop from None
     lines = out.split("\n")
     linemap: list[int | None] = []
