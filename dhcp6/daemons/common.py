@@ -16,9 +16,12 @@ class UserError(Exception):
     """A mistake of the user's; printed as one line, exit code 2."""
 
 
-def make_tracer(path: str | None, node: str, time_scale: float) -> Tracer:
+def make_tracer(
+    path: str | None, node: str, time_scale: float, epoch: float | None = None
+) -> Tracer:
     # DHCP6_EPOCH: the lab passes its start so traces of many processes merge in order.
-    epoch = float(os.environ.get("DHCP6_EPOCH", "0") or 0) or None
+    if epoch is None:
+        epoch = float(os.environ.get("DHCP6_EPOCH", "0") or 0) or None
     return Tracer(path, node, epoch=epoch, time_scale=time_scale)
 
 

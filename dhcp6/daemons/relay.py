@@ -24,6 +24,8 @@ class RelayOptions:
     trace: str | None = None
     netns: str | None = None
     node: str = "relay"
+    signals: bool = True  # False when hosted inside another program (the lab supervisor)
+    epoch: float | None = None
 
 
 def eui64_mac(address: IPv6Address) -> bytes | None:
@@ -77,7 +79,7 @@ class RelayDaemon:
         self.engine = RelayEngine(
             RelayConfig(tuple(links), servers, o.interface_id, frozenset(own))
         )
-        self.tracer = make_tracer(o.trace, o.node, 1.0)
+        self.tracer = make_tracer(o.trace, o.node, 1.0, o.epoch)
         loop = asyncio.get_running_loop()
         self.host = EngineHost(self.engine, tracer=self.tracer, clock=EngineClock(1.0, time.monotonic),
                                loop=loop)  # type: ignore[arg-type]  # fmt: skip
@@ -87,7 +89,8 @@ class RelayDaemon:
         except DriverError as e:
             raise UserError(str(e)) from None
         self.host.transport = self.endpoint
-        install_signals(loop, {s: self.stopped.set for s in TERM_SIGNALS})
+        if o.signals:
+            install_signals(loop, {s: self.stopped.set for s in TERM_SIGNALS})
         self.tracer.emit("state", {"to": "LISTEN", "seed": "Relay", "reason":
                          "relaying " + ", ".join(f"{lk.iface} ({lk.link_address or 'no global address'})"
                                                  for lk in links)
@@ -101,8 +104,11 @@ class RelayDaemon:
     async def run(self) -> int:
         await self.start()
         await self.stopped.wait()
+        self.close()
+        return 0
+
+    def close(self) -> None:
         self.endpoint.close()
         self.host.close()
-        self.tracer.emit("state", {"to": "STOPPED", "seed": "Relay", "reason": "signal"})
+        self.tracer.emit("state", {"to": "STOPPED", "seed": "Relay", "reason": "stopped"})
         self.tracer.close()
-        return 0

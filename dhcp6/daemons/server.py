@@ -47,6 +47,8 @@ class ServerOptions:
     time_scale: float = 1.0
     node: str = "server"
     durability: str = "normal"
+    signals: bool = True  # False when hosted inside another program (the lab supervisor)
+    epoch: float | None = None  # trace epoch (the lab's start)
 
 
 def _interfaces_and_macs() -> dict[str, bytes]:
@@ -86,7 +88,7 @@ class ServerDaemon:
             duid = load_or_create_duid(self.duid_path(), mac) if self.duid_path() else new_duid(mac)
         except (ValueError, OSError) as e:
             raise UserError(str(e)) from None
-        self.tracer = make_tracer(o.trace, o.node, o.time_scale)
+        self.tracer = make_tracer(o.trace, o.node, o.time_scale, o.epoch)
         # Without --trace nothing reads the events: the engine need not describe them.
         self.engine = ServerEngine(config, duid, node=o.node, trace=o.trace is not None)
         clock = EngineClock(o.time_scale)
@@ -110,7 +112,10 @@ class ServerDaemon:
             "state", {"to": "LISTEN", "seed": "Listen", "reason":
                       f"serving {', '.join(ifaces)}; {restored} leases restored; duid {duid.hex()}"},
         )  # fmt: skip
-        install_signals(loop, {**{s: self.stop for s in TERM_SIGNALS}, signal.SIGHUP: self.reload})
+        if o.signals:
+            install_signals(
+                loop, {**{s: self.stop for s in TERM_SIGNALS}, signal.SIGHUP: self.reload}
+            )
 
     def duid_path(self) -> Path | None:
         """The server DUID is kept beside the lease database (``leases.duid``)."""

@@ -173,3 +173,36 @@ def read_dhcp6(path: str | Path) -> Iterator[UdpDatagram]:
         src, dst, sport, dport, payload = udp
         if sport in DHCP_PORTS or dport in DHCP_PORTS:
             yield UdpDatagram(index, ts, src, dst, sport, dport, payload)
+
+
+def dhcp6_datagram(
+    linktype: int, frame: bytes
+) -> tuple[IPv6Address, IPv6Address, int, int, bytes] | None:
+    """(src, dst, sport, dport, payload) of a DHCPv6 datagram in one link-layer frame."""
+    l3 = _network_layer(linktype, frame)
+    udp = _ipv6_udp(l3) if l3 is not None else None
+    if udp is None or not (udp[2] in DHCP_PORTS or udp[3] in DHCP_PORTS):
+        return None
+    return udp
+
+
+class PcapWriter:
+    """A classic pcap file (microsecond timestamps), flushed after every frame."""
+
+    def __init__(
+        self, path: str | Path, linktype: int = LINKTYPE_ETHERNET, snaplen: int = 65535
+    ) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype))
+        self._f.flush()
+
+    def write(self, when: float, frame: bytes) -> None:
+        sec = int(when)
+        self._f.write(
+            struct.pack("<IIII", sec, int((when - sec) * 1e6), len(frame), len(frame)) + frame
+        )
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()

@@ -1,0 +1,1 @@
+"""Running labs: node processes and engines, the supervisor, real-peer observers."""
