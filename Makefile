@@ -11,8 +11,13 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 bootstrap:
 	bash scripts/bootstrap.sh
 
+# The demo lab: our server and Kea behind a relay and a router, our clients and a
+# dhclient (IA_NA + IA_PD); waits until every client is bound, shows the status table,
+# then removes the lab — also when something failed.
 demo: $(STAMP)
-	$(VENV)/bin/dhcp6 decode --pcap tests/data/captures/kea-dhclient-na-pd-renew-rebind.pcap
+	@$(VENV)/bin/lab clean >/dev/null
+	@$(VENV)/bin/lab up topologies/demo.yaml --name demo --wait-bound 30; rc=$$?; \
+	  $(VENV)/bin/lab down demo >/dev/null 2>&1; exit $$rc
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -190,6 +190,8 @@ class LabRuntime:
                 await self._start_relay(run)
             elif node.kind in PEER_KINDS:
                 await self._start_peer(run)
+            elif node.kind == "router" and node.options.get("ra"):
+                await self._start_ra(run)
             run.status = "running"
         except Exception as e:  # one line naming the node; the caller decides what to do
             run.status, run.error = "failed", str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -209,7 +211,7 @@ class LabRuntime:
                 else:
                     await h.stop(timeout=2.0)
                 h.tracer.close()
-            elif kind in ("dhcp6-server", "dhcp6-relay"):
+            elif kind in ("dhcp6-server", "dhcp6-relay", "router"):
                 h.close()
             elif kind in PEER_KINDS:
                 if kill:
@@ -298,6 +300,20 @@ class LabRuntime:
         daemon = RelayDaemon(opts)
         await daemon.start()
         run.handle = daemon
+
+    async def _start_ra(self, run: NodeRun) -> None:
+        from .ra import RouterAdvertiser
+
+        node = run.node
+        ra = node.options["ra"]
+        ra = ra if isinstance(ra, dict) else {}
+        names = ra.get("interfaces") or list(node.interfaces)
+        ifaces = {i: list(node.interfaces[i].addresses) for i in names if i in node.interfaces}
+        adv = RouterAdvertiser(self.built.ns(node.name), ifaces, managed=bool(ra.get("managed", True)),
+                               other=bool(ra.get("other", True)), autonomous=bool(ra.get("autonomous", False)),
+                               interval=float(ra.get("interval") or 10), lifetime=int(ra.get("lifetime") or 1800))  # fmt: skip
+        await adv.start()
+        run.handle = adv
 
     async def _start_peer(self, run: NodeRun) -> None:
         node = run.node
