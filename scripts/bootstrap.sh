@@ -12,6 +12,7 @@ DEBS=(
   dhcpcd-base wide-dhcpv6-client
   ruby
   graphviz  # lab graph -o FILE.svg|.png
+  mininet bridge-utils  # bench/build.py measures against Mininet (its LinuxBridge needs brctl)
 )
 
 missing=()
