@@ -125,6 +125,12 @@ def test_errors_are_one_line(root, tmp_path):
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
     r = lab("down", "nope", root=root)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    r = lab("up", "topologies/demo.yaml", "--time-scale", "60", root=root)
+    assert (
+        r.returncode == 1
+        and "real peers keep real time" in r.stderr
+        and not (root / "demo").exists()
+    )
 
 
 def test_not_root_is_one_clear_line(monkeypatch, capsys):

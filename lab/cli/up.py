@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=120, help="seconds to wait for the lab to start"
     )
     p.add_argument("--wait-bound", type=float, metavar="SECONDS",
-                   help="then wait until every client is bound (at most SECONDS)")  # fmt: skip
+                   help="then wait until every client is bound; exit 1 if not within SECONDS")  # fmt: skip
 
 
 def _preflight() -> str | None:
@@ -62,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     topo, rc = load(args)
     if topo is None:
         return rc
+    peers = sorted(n.name for n in topo.nodes.values() if n.peer)
+    if args.time_scale and args.time_scale != 1.0 and peers:
+        print(f"lab up: --time-scale {args.time_scale:g} with real peers ({', '.join(peers)}): real peers "
+              "keep real time; drop --time-scale or the real-peer nodes", file=sys.stderr)  # fmt: skip
+        return 1
     name = args.name or topo.name
     root = run_root(args.run_root)
     root.mkdir(parents=True, exist_ok=True)
@@ -96,14 +101,20 @@ def run(args: argparse.Namespace) -> int:
     rc = _follow(name, root, sup, prog, args.timeout)
     if rc != 0:
         return rc
+    all_bound = True
     if args.wait_bound:
         deadline = time.monotonic() + args.wait_bound
-        while time.monotonic() < deadline:
+        while True:
             st = ask(name, {"cmd": "status"}, root)
-            if all(r.get("bound", True) for r in st["nodes"].values()):
+            all_bound = all(r.get("bound", True) for r in st["nodes"].values())
+            if all_bound or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
     print_table(ask(name, {"cmd": "status"}, root))
+    if not all_bound:
+        print(f"lab up: not every client was bound within {args.wait_bound} s (the lab keeps running)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

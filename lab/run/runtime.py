@@ -29,7 +29,7 @@ from dhcp6.trace import Tracer
 
 from ..build import BuiltLab, build
 from ..build.state import record_pid
-from ..model import CLIENT_KINDS, PEER_KINDS, SERVER_KINDS, Node, Topology
+from ..model import CLIENT_KINDS, PEER_KINDS, SERVER_KINDS, Endpoint, Node, Topology
 from .observer import PeerObserver
 
 ORDER = {"dhcp6-server": 0, "kea": 0, "dnsmasq": 0, "dhcp6-relay": 1, "router": 1, "host": 1}
@@ -116,9 +116,15 @@ class LabRuntime:
         self.time_scale = time_scale if time_scale is not None else topology.time_scale
         self.pcap = pcap
         self.progress = progress or (lambda what, done, total: None)
+        peers = sorted(n.name for n in topology.nodes.values() if n.kind in PEER_KINDS)
+        if self.time_scale != 1.0 and peers:
+            raise RuntimeError_(f"time scale {self.time_scale:g} with real peers ({', '.join(peers)}): "
+                                "real peers keep real time; drop --time-scale or the real-peer nodes")  # fmt: skip
         self.epoch = time.time()
         self.built: BuiltLab | None = None
         self.nodes: dict[str, NodeRun] = {n: NodeRun(node) for n, node in topology.nodes.items()}
+        self.captures: dict[str, Any] = {}  # link → lab.run.capture.Capture (pcap=True)
+        self.impairments: dict[str, Any] = {}  # link or NODE:IFACE → lab.run.impair.Impairment
 
     # ------------------------------------------------------------------ paths
     @property
@@ -155,6 +161,14 @@ class LabRuntime:
         order = sorted(self.nodes.values(), key=lambda r: ORDER.get(r.node.kind, 2))
         started = 0
         try:
+            if self.pcap:  # every link, before any engine: the first Solicit is in the pcap
+                await self.start_captures()
+            for lk in self.topology.links.values():  # the topology's impairments, likewise
+                imp = lk.impairment
+                if imp is not None and (imp.loss or imp.duplicate or imp.delay):
+                    await self.impair(
+                        lk.name, loss=imp.loss, duplicate=imp.duplicate, delay=imp.delay
+                    )
             for run in order:
                 if run.node.options.get("autostart", True):
                     await self.start_node(run.node.name)
@@ -168,6 +182,7 @@ class LabRuntime:
         order = sorted(self.nodes.values(), key=lambda r: -ORDER.get(r.node.kind, 2))
         for run in order:
             await self.stop_node(run.node.name)
+        await self.stop_captures()
         if self.built is not None:
             await asyncio.to_thread(self.built.teardown)
 
@@ -350,16 +365,79 @@ class LabRuntime:
                               "reason": f"{node.kind} started (pid {peer.pid})", "observed": True})  # fmt: skip
 
     # ------------------------------------------------------------------ links
+    def endpoints(self, link: str) -> list[Endpoint]:
+        """A link's member interfaces; ``NODE:IFACE`` names one. KeyError (one line) if unknown."""
+        if link in self.topology.links:
+            return list(self.topology.links[link].endpoints)
+        node, sep, iface = link.partition(":")
+        if sep and node in self.topology.nodes and iface in self.topology.nodes[node].interfaces:
+            return [Endpoint(node, iface)]
+        raise KeyError(f"lab {self.name} has no link {link!r} (links: "
+                       f"{', '.join(self.topology.links) or 'none'}; or NODE:IFACE)")  # fmt: skip
+
+    async def impair(self, link: str, *, loss: float = 0.0, duplicate: float = 0.0,
+                     delay: float | str = 0.0) -> None:  # fmt: skip
+        """Set (replace) loss / duplicate percent and delay on a link (every member) or on
+        one NODE:IFACE; all zero clears it. See lab/run/impair.py; ImpairError if refused."""
+        from .impair import parse_impairment, set_impairment
+
+        imp = parse_impairment(loss, duplicate, delay)
+        for ep in self.endpoints(link):
+            await asyncio.to_thread(set_impairment, self.built.ns(ep.node), ep.iface, imp,
+                                    where=f"link {link} ({ep})")  # fmt: skip
+        self.impairments[link] = imp
+
+    async def start_captures(self) -> None:
+        """tcpdump on every link (LAN: its bridge; p2p: its first endpoint) → pcap/<link>.pcap."""
+        from .capture import capture_point, read_lab_json, start_capture
+
+        info = read_lab_json(self.run_dir)
+        for name in self.topology.links:
+            if name in self.captures:
+                continue
+            ns, iface = capture_point(info, name)
+            self.captures[name] = await asyncio.to_thread(
+                start_capture, ns, iface, self.run_dir / "pcap" / f"{name}.pcap", link=name,
+                record=self.run_dir)  # fmt: skip
+
+    async def stop_captures(self) -> None:
+        caps, self.captures = self.captures, {}
+        for cap in caps.values():
+            await asyncio.to_thread(cap.stop)
+
     async def link(self, link: str, up: bool) -> None:
-        """Set a link down or up: every member's interface (the node side of the veth)."""
-        lk = self.topology.links[link]
+        """Set a link down or up, as a pulled and re-plugged cable: a LAN member's bridge
+        port goes down, so the node's interface loses its carrier and keeps its addresses
+        and routes; a p2p end is set down itself (its peer loses carrier) and, when it
+        comes back, gets its static addresses and routes again (the kernel flushes IPv6
+        addresses on an interface that goes down). ``link`` is a link or one NODE:IFACE."""
         state = "up" if up else "down"
-        for ep in lk.endpoints:
-            r = await asyncio.to_thread(
-                LabAdapter(self.built).run, ep.node, ["ip", "link", "set", ep.iface, state]
-            )
+        assert self.built is not None
+        for ep in self.endpoints(link):
+            port = self.built.bridge_ports.get((ep.node, ep.iface))
+            lk = self.topology.nodes[ep.node].interfaces[ep.iface].link
+            if port is not None:
+                argv = ["ip", "-n", self.built.bridge_ns(lk), "link", "set", port, state]
+                r = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True,
+                                            timeout=30, check=False)  # fmt: skip
+            else:
+                r = await asyncio.to_thread(
+                    LabAdapter(self.built).run, ep.node, ["ip", "link", "set", ep.iface, state]
+                )
+                if up and r.returncode == 0:
+                    await asyncio.to_thread(self._restore_static, ep)
             if r.returncode != 0:
                 raise RuntimeError_(f"link {link}: {ep}: {r.stderr.strip()}")
+
+    def _restore_static(self, ep: Endpoint) -> None:
+        node = self.topology.nodes[ep.node]
+        run = LabAdapter(self.built).run
+        for a in node.interfaces[ep.iface].addresses:
+            run(ep.node, ["ip", "-6", "addr", "replace", str(a), "dev", ep.iface, "nodad"])
+        for rt in node.routes:
+            if rt.iface == ep.iface:
+                run(ep.node, ["ip", "-6", "route", "replace", str(rt.destination), "via", str(rt.via),
+                              "dev", ep.iface, "onlink"])  # fmt: skip
 
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
