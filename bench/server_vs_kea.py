@@ -30,14 +30,18 @@ steps had ≥ 1 % drops.
 Per step it prints: the offered rate (Solicits sent per second of the period), the
 achieved rate (4-way exchanges completed per second of the period), drop % (exchanges
 started but not completed, out of those started — perfdhcp's own drop counts are
-shown too), the average Solicit→Advertise and Request→Reply delays in ms, and the
-kernel's drop counter for the server's UDP port-547 sockets (read from
-``/proc/net/udp6`` inside the server's namespace; for ours also the ``kernel_drops``,
-``batches`` and ``packets`` of the control socket's ``stats``). At the end: the highest
-rate each server handled with < 1 % drops, and the ratio ours/Kea.
+shown too), the average Solicit→Advertise and Request→Reply delays in ms, the server
+process's CPU time (user + system, /proc/PID/stat) per completed exchange — less
+sensitive than the rates to other work on the machine — and the kernel's drop counter
+for the server's UDP port-547 sockets (read from ``/proc/net/udp6`` inside the
+server's namespace; for ours also the ``kernel_drops``, ``batches`` and ``packets`` of
+the control socket's ``stats``). At the end: the highest rate each server handled with
+< 1 % drops, and the ratio ours/Kea. The machine's load average is printed at the start
+and the end: other work on a 2-core machine moves every number.
 
 ``--profile DIR`` runs our server with ``DHCP6_PROFILE=DIR/<step>.prof`` (a cProfile
-dump written when the daemon exits; see dhcp6/daemons/server.py) — profiling slows it.
+dump of CPU time, written when the daemon exits; see dhcp6/daemons/server.py) —
+profiling slows it several times over, so profile at a low fixed rate.
 """
 
 from __future__ import annotations
@@ -79,7 +83,7 @@ PREFERRED, VALID = 3000, 4000
 CLIENTS = 1_000_000
 DROP_LIMIT = 1.0  # percent
 FAILS_TO_STOP = 2
-DEFAULT_RATES = [1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000]
+DEFAULT_RATES = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 14000, 16000]
 QUICK_RATES = [200, 500]
 
 OUR_CONFIG = f"""
@@ -111,6 +115,8 @@ class Step:
     delay_sa: float | None = None
     delay_rr: float | None = None
     udp_drops: int | None = None
+    cpu: float | None = None  # server CPU seconds (user + system) during perfdhcp's run
+    cpu_sys: float | None = None  # of which system (kernel: syscalls, the network stack)
     stats: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
@@ -142,6 +148,14 @@ def start_ours(lab: Any, run: Path, *, trace: bool, profile: Path | None) -> Pee
     return _wait_port(peer, SERVER_PORT, 15.0)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU time of a process so far, in seconds (from /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def port_547_drops(lab: Any) -> int:
     return sum(r["drops"] for r in read_udp6_table(lab.ns("srv")) if r["port"] == SERVER_PORT)
 
@@ -166,12 +180,16 @@ def run_step(
         return step
     try:
         before = port_547_drops(lab)
+        cpu0 = cpu_seconds(peer.pid)
         try:
             res = run_perfdhcp(lab, "cli", "eth0", rate=rate, seconds=seconds, clients=CLIENTS,
                                exchanges="4way", timeout=seconds + 30)  # fmt: skip
         except (PeerError, TimeoutError) as e:
             step.error = f"perfdhcp: {str(e).splitlines()[0]}"
             return step
+        cpu1 = cpu_seconds(peer.pid)
+        step.cpu = cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]
+        step.cpu_sys = cpu1[1] - cpu0[1]
         step.udp_drops = port_547_drops(lab) - before
         ex = list(res.exchanges.values())
         step.started, step.completed = res.initiated, res.completed
@@ -209,9 +227,19 @@ def print_step(s: Step) -> None:
         f"  {s.server:<13} {s.rate:>6}/s  offered {s.offered:8.0f}/s  achieved "
         f"{s.achieved:8.0f}/s  drops {s.drop_pct:6.2f} % (perfdhcp {s.perf_drops})  "
         f"avg delay S-A {fmt_ms(s.delay_sa)} ms R-R {fmt_ms(s.delay_rr)} ms  "
-        f"udp547 kernel drops {s.udp_drops}{extra}",
+        f"server CPU {cpu_per(s)} µs/exchange  udp547 kernel drops {s.udp_drops}{extra}",
         flush=True,
     )
+
+
+def cpu_per(s: Step) -> str:
+    if s.cpu is None or s.cpu_sys is None or not s.completed:
+        return "-"
+    return f"{s.cpu / s.completed * 1e6:.0f} (sys {s.cpu_sys / s.completed * 1e6:.0f})"
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def highest_clean(steps: list[Step], server: str) -> int | None:
@@ -264,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     kea_version = subprocess.run(["kea-dhcp6", "-v"], capture_output=True, text=True,
                                  check=False).stdout.strip() if "kea" in servers else "-"  # fmt: skip
     print(f"server_vs_kea: python {platform.python_version()}, kea {kea_version}, "
-          f"{os.cpu_count()} CPUs, kernel {platform.release()}")  # fmt: skip
+          f"{os.cpu_count()} CPUs, kernel {platform.release()}, load average {load()}")  # fmt: skip
     print(f"perfdhcp -6 4-way -g single -R {CLIENTS} -p {seconds:g} -W 1 s; pool {POOL}; "
           f"rates {rates}; a fresh server and lease file per step")  # fmt: skip
     for s in servers:
@@ -299,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"elapsed {time.monotonic() - t0:.0f} s")
+    print(f"elapsed {time.monotonic() - t0:.0f} s; load average now {load()} (other work on "
+          "the machine slows the servers: compare CPU µs/exchange too)")  # fmt: skip
     best = {s: highest_clean(steps, s) for s in servers}
     for s in servers:
         b = best[s]

@@ -109,8 +109,9 @@ class Tracer:
     (events are only passed to ``listeners``). ``clock`` is the wall clock (time.time).
     Each line is written (and, with ``flush``, flushed) as it is emitted, except inside
     ``with tracer.batch():``, where the lines are kept and written with one ``write``
-    (and one flush) when the outermost batch ends — how a driver writes a burst of
-    events with one system call. Listeners always see each event at once.
+    (and one flush) when the outermost batch ends or ``write_held()`` is called — how a
+    driver writes a burst of events with one system call. Listeners always see each
+    event at once.
     """
 
     def __init__(
@@ -182,9 +183,10 @@ class Tracer:
         finally:
             self._held -= 1
             if not self._held:
-                self._write_held()
+                self.write_held()
 
-    def _write_held(self) -> None:
+    def write_held(self) -> None:
+        """Write the lines a batch holds so far (one ``write``); the batch goes on."""
         lines, self._lines = self._lines, []
         if lines and self._out is not None:
             lines.append("")  # the last line's newline
@@ -193,7 +195,7 @@ class Tracer:
                 self._out.flush()
 
     def close(self) -> None:
-        self._write_held()
+        self.write_held()
         if self._out is not None:
             self._out.flush()
             if self._own:

@@ -175,6 +175,11 @@ def test_multicast_receive_and_link_local_reply(netns_lab):
             assert dg.dst == ALL_AGENTS
             assert (dg.ifname, dg.ifindex) == ("eth0", ep.ifindexes["eth0"])
             assert dg.src.scope_id is None
+            assert str(dg.src) == str(lla_b) and str(dg.dst) == str(ALL_AGENTS)
+            # A source seen again is the same address object (its text kept).
+            client.sendto(b"again", (str(ALL_AGENTS), 547, 0, ifindex(ns_b, "eth0")))
+            dg2 = await asyncio.wait_for(got.get(), TIMEOUT)
+            assert dg2.src is dg.src and dg2.dst is dg.dst
 
             ep.send(b"advertise", dg.src, dg.sport, ifindex=dg.ifindex)
             data, addr = await recv_from(client)
@@ -186,11 +191,30 @@ def test_multicast_receive_and_link_local_reply(netns_lab):
             ep.send(b"by-scope", f"{lla_b}%eth0", 546)
             assert (await recv_from(client))[0] == b"by-name"
             assert (await recv_from(client))[0] == b"by-scope"
-            assert ep.stats["received"] == 1
+            assert ep.stats["received"] == 2
             assert ep.stats["sent"] == 3
             assert ep.stats["send_errors"] == 0, ep.stats["last_error"]
 
     arun(main())
+
+
+def test_received_addresses_behave_as_ipv6address():
+    import copy
+    import pickle
+
+    from dhcp6.io.udp import _Address
+
+    for text in ("fe80::216:3eff:fe12:3456", "2001:db8::1", "::", "::ffff:192.0.2.1"):
+        plain = IPv6Address(text)
+        for a in (_Address(text), _Address(plain.packed), _Address(int(plain))):
+            assert isinstance(a, IPv6Address)
+            assert a == plain and plain == a and hash(a) == hash(plain)
+            assert str(a) == str(plain) and f"{a}" == f"{plain}" and repr(a) == repr(plain)
+            assert int(a) == int(plain) and a.packed == plain.packed
+            assert a.is_link_local == plain.is_link_local and a.scope_id is None
+            assert pickle.loads(pickle.dumps(a)) == plain and copy.copy(a) == plain
+            assert {plain: 1}[a] == 1
+    assert sorted([_Address("::2"), IPv6Address("::1")]) == [IPv6Address("::1"), IPv6Address("::2")]
 
 
 @netns

@@ -77,3 +77,22 @@ def test_range_allocator_is_a_cursor_plus_free_list():
     assert pool.take(in_use) == 2
     prefixes = RangeAllocator(0, 0xFF00, 0x100)
     assert 0x200 in prefixes and 0x201 not in prefixes
+
+
+def test_no_secondary_index_and_an_old_one_is_dropped(tmp_path):
+    path = tmp_path / "leases.sqlite"
+    old = sqlite3.connect(path)  # a database made when the schema had an index by client
+    old.executescript(
+        "CREATE TABLE leases (kind TEXT NOT NULL, address BLOB NOT NULL, prefixlen INTEGER "
+        "NOT NULL, duid BLOB NOT NULL, iaid INTEGER NOT NULL, preferred INTEGER NOT NULL, "
+        "valid INTEGER NOT NULL, expires REAL NOT NULL, state TEXT NOT NULL, subnet TEXT "
+        "NOT NULL, PRIMARY KEY (kind, address)) WITHOUT ROWID;"
+        "CREATE INDEX leases_by_client ON leases (duid, iaid);"
+    )
+    old.close()
+    s = LeaseStore(path)
+    s.apply([lease("2001:db8:1::1")])
+    indexes = s.db.execute("SELECT name FROM sqlite_master WHERE type='index'").fetchall()
+    assert all(name.startswith("sqlite_autoindex") for (name,) in indexes), indexes
+    assert [x.text() for x in s.load()] == ["2001:db8:1::1"]
+    s.close()

@@ -159,6 +159,9 @@ class ServerEngine:
             ]
         self._by_iface = {s.interface: s for s in config.subnets if s.interface}
         self._by_iid = {s.interface_id: s for s in config.subnets if s.interface_id}
+        # Subnet.name is str(prefix), a few µs a call: computed once per configured subnet
+        # (keyed by id: the config holds every subnet alive until the next configure).
+        self._names = {id(s): s.name for s in config.subnets}
 
     def restore(self, leases: Iterable[Lease]) -> int:
         """Load bindings kept by the lease store (at start, after a crash)."""
@@ -614,10 +617,11 @@ class ServerEngine:
             if isinstance(ia, IaNa)
             else [p.prefix for p in ia.prefixes if not p.prefix.is_unspecified]
         )
+        name = self._name(s)
         if kind == NA:
-            pools = [(p, 128) for p in self._na_pools.get(s.name, [])]
+            pools = [(p, 128) for p in self._na_pools.get(name, [])]
         else:
-            pools = self._pd_pools.get(s.name, [])
+            pools = self._pd_pools.get(name, [])
         for h in hints:  # a free hint inside a pool is granted (§18.3.2 lets us)
             for pool, plen in pools:
                 if int(h) in pool and not in_use(int(h)):
@@ -640,8 +644,12 @@ class ServerEngine:
             lt.valid,
             _ends(ctx.now, lt.valid),
             BOUND,
-            s.name,
+            self._name(s),
         )
+
+    def _name(self, s: Subnet) -> str:
+        name = self._names.get(id(s))
+        return s.name if name is None else name
 
     def _adopt(
         self, ctx: Ctx, s: Subnet, kind: str, iaid: int, addr: IPv6Address, plen: int, lt: Lifetimes
@@ -665,7 +673,7 @@ class ServerEngine:
             lt.valid,
             _ends(ctx.now, lt.valid),
             BOUND,
-            s.name,
+            self._name(s),
         )
         return self._commit(ctx, lease, lt, action="rebound")
 

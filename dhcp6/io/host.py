@@ -3,7 +3,9 @@
 The engine only returns actions; this host carries them out in order. Packets that
 arrive together (one drain of the socket) form a batch: their lease changes are
 committed in one transaction, and only then are their replies sent — durable before
-the Reply, at the cost of one commit per batch rather than per lease.
+the Reply, at the cost of one commit per batch rather than per lease. Trace lines are
+written in bursts too (``Tracer.batch``): one write() for all the lines that come
+before a reply or a kernel change, always before that datagram or change happens.
 """
 
 from __future__ import annotations
@@ -124,10 +126,13 @@ class EngineHost:
             self.on_actions(actions)
         ok = self._commit(actions)
         now = self.clock.now()
-        with self.tracer.batch():  # one write() for the batch's trace lines
+        # Trace lines are written in bursts (one write() each), but always before the
+        # datagram or kernel change they describe: whoever sees the effect finds the line.
+        with self.tracer.batch():
             for a in actions:
                 if isinstance(a, Send):
                     if ok:
+                        self.tracer.write_held()
                         self._send(a, now)
                 elif isinstance(a, Trace):
                     self.tracer.emit(a.kind, a.fields, pt=now)
@@ -144,7 +149,9 @@ class EngineHost:
                 elif isinstance(
                     a, (ConfigureAddress, RemoveAddress, ConfigurePrefix, RemovePrefix)
                 ):
+                    self.tracer.write_held()
                     self._kernel(a, now)
+                    self.tracer.write_held()  # its "address" line, as soon as it is done
 
     def _commit(self, actions: list[Action]) -> bool:
         if self.store is None:

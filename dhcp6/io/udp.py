@@ -17,7 +17,8 @@ calls ``on_datagram(Datagram)`` for each. With ``interfaces`` given, a datagram 
 ingress interface is not one of them is dropped and counted in
 ``stats["foreign_iface"]``. Exceptions raised by ``on_datagram`` are counted
 (``stats["callback_errors"]``) and passed to the loop's exception handler; the endpoint
-keeps running.
+keeps running. A source or destination address seen before is handed out as the same
+(immutable) IPv6Address object again, its text computed once (see ``_Address``).
 
 Sending: ``sendmsg`` with an IPV6_PKTINFO control message naming the outgoing
 interface (and optionally the source address), the scope id set for link-local and
@@ -88,6 +89,32 @@ _ZERO16 = bytes(16)
 
 class EndpointError(DriverError):
     """The endpoint could not be opened (missing interface, port in use, …); one line."""
+
+
+class _Address(IPv6Address):
+    """An IPv6Address that keeps its text.
+
+    A datagram's source is printed in trace events and turned back into text to send
+    the reply, and CPython's ``str(IPv6Address)`` costs a few µs each time; the
+    endpoint builds these once per distinct address (:data:`_ADDR_CACHE` entries) and
+    hands the same object out again. Equal to, hashed and ordered like the plain
+    IPv6Address of the same value; ``repr`` is IPv6Address's.
+    """
+
+    __slots__ = ("_text",)
+
+    def __init__(self, address: str | bytes | int) -> None:
+        super().__init__(address)
+        self._text = IPv6Address.__str__(self)
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"IPv6Address({self._text!r})"
+
+
+_ADDR_CACHE = 4096  # distinct addresses remembered per endpoint (sources, destinations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +332,8 @@ class UdpEndpoint:
         self._on_datagram = on_datagram
         self._loop = loop
         self._pktinfo: dict[int, bytes] = {}
+        self._sources: dict[str, IPv6Address] = {}  # kernel's text → address
+        self._dests: dict[bytes, IPv6Address] = {}  # IPV6_PKTINFO address → address
         self._closed = False
         self.inode = os.fstat(sock.fileno()).st_ino
         self.stats: dict[str, Any] = _new_stats()
@@ -380,6 +409,8 @@ class UdpEndpoint:
         allowed = self._allowed
         names = self._names
         deliver = self._on_datagram
+        sources = self._sources
+        dests = self._dests
         for _ in range(MAX_BATCH):
             try:
                 data, ancdata, flags, addr = recvmsg(MAX_UDP, _ANC_SIZE)
@@ -393,7 +424,12 @@ class UdpEndpoint:
             ifindex = 0
             for level, kind, value in ancdata:
                 if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
-                    dst = IPv6Address(value[:16])
+                    raw = value[:16]
+                    dst = dests.get(raw)
+                    if dst is None:
+                        if len(dests) >= _ADDR_CACHE:
+                            dests.clear()
+                        dst = dests[raw] = _Address(raw)
                     ifindex = int.from_bytes(value[16:20], _BYTEORDER)
             if dst is None:
                 stats["no_pktinfo"] += 1
@@ -406,12 +442,15 @@ class UdpEndpoint:
                 continue
             ifname = names.get(ifindex) or self._ifname_of(ifindex)
             host = addr[0]
-            pct = host.find("%")
-            if pct >= 0:
-                host = host[:pct]
+            src = sources.get(host)
+            if src is None:
+                pct = host.find("%")
+                if len(sources) >= _ADDR_CACHE:
+                    sources.clear()
+                src = sources[host] = _Address(host[:pct] if pct >= 0 else host)
             stats["received"] += 1
             try:
-                deliver(Datagram(data, IPv6Address(host), addr[1], dst, ifindex, ifname))
+                deliver(Datagram(data, src, addr[1], dst, ifindex, ifname))
             except Exception as exc:
                 stats["callback_errors"] += 1
                 self._loop.call_exception_handler(

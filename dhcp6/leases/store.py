@@ -34,7 +34,10 @@ CREATE TABLE IF NOT EXISTS leases (
     subnet    TEXT    NOT NULL,
     PRIMARY KEY (kind, address)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS leases_by_client ON leases (duid, iaid);
+-- No index by client: bindings are looked up in memory (dhcp6.leases.table); this file
+-- is written per batch and read whole at start, and an index on random DUIDs would
+-- double the cost of every commit. Databases made with the old index lose it here.
+DROP INDEX IF EXISTS leases_by_client;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -82,10 +85,9 @@ class LeaseStore:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "DELETE FROM leases WHERE kind=? AND address=?",
-                [(x.kind, x.address.packed) for x in removals],
-            )
+            gone = [(x.kind, x.address.packed) for x in removals]
+            if gone:
+                db.executemany("DELETE FROM leases WHERE kind=? AND address=?", gone)
             db.executemany(_UPSERT, [self._row(x) for x in commits])
             if meta:
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
