@@ -1,13 +1,23 @@
 """Cheap construction of the codec's values on the decode path (private to dhcp6.wire).
 
-The generated ``__init__`` of a frozen dataclass costs most when decoding, beyond reading
-the bytes: one ``object.__setattr__`` per field, found by name, behind a type call.
-:func:`maker` builds, once per class, a function that creates the instance with
-``object.__new__`` and stores each field through its slot's member descriptor: the same
-object ``cls(*values)`` gives (same type, fields, equality, hash, repr), for classes where
-that is provably so — frozen, slotted dataclasses whose ``__init__`` only assigns its
-arguments (every field ``init=True``, no ``__post_init__``). Anything else is refused at
-import time, so a change to a class cannot silently produce a different value.
+Beyond reading the bytes, what decoding costs most is building the values. A frozen
+dataclass's generated ``__init__`` runs behind a type call and stores each field with
+``object.__setattr__`` (found by name, since the class's own ``__setattr__`` refuses);
+``IPv6Address(n)`` runs ``__init__`` and a range check the decoder has no use for.
+
+* :func:`setters` gives a class's slot setters (the member descriptors' ``__set__``):
+  ``o = object.__new__(cls)`` then ``setter(o, value)`` per field builds what
+  ``cls(*values)`` builds, for classes where that is provably so — frozen, slotted
+  dataclasses whose ``__init__`` only assigns its arguments (every field ``init=True``, no
+  ``__post_init__``). Anything else is refused at import time, so a change to a class
+  cannot silently make the decoder build something else.
+* :func:`maker` compiles, once per class, a function ``make(*fields)`` doing the same. For
+  three fields or more it goes cheaper still: it fills an instance of a twin class — same
+  bases and slots but the plain ``__setattr__``, so a field is one slot store — and then
+  gives the object its real class (``__class__`` assignment, which CPython allows between
+  classes of identical layout). A twin maker is used only if a check at import finds its
+  objects indistinguishable from the constructor's (type, fields, ==, hash, repr, still
+  frozen, ``dataclasses.replace``, ``copy``); otherwise the setters are used.
 
 ``IPv6Address(n)`` costs a type call, ``__init__`` and a range check the decoder does not
 need (its integers come from 16 octets). When :data:`IP6_FAST` is true, the decoders build
@@ -17,7 +27,7 @@ Python calls). These are ``ipaddress`` internals, so IP6_FAST is true only if a 
 at import finds such an address indistinguishable from ``IPv6Address(n)`` — type,
 equality both ways, ordering, hash, str, repr, int, every property, copy and pickle — and
 ``_ip`` holding exactly ``int(a)``; otherwise the codec uses ``IPv6Address(n)`` and
-``int(a)``.
+``a.packed``.
 
 The public constructors are untouched; these are only used where the codec builds values
 from bytes it has validated.
@@ -56,15 +66,65 @@ def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
 
 
 def maker(cls: type) -> Callable[..., Any]:
-    """A function ``make(*fields)`` equivalent to ``cls(*fields)`` (all fields positional)."""
+    """A function ``make(*fields)`` that builds what ``cls(*fields)`` builds, cheaper.
+
+    With three fields or more, the object is built as an instance of a twin class (same
+    bases, same slots, but the plain ``__setattr__``, so each field is one slot store) and
+    then given its class with ``o.__class__ = cls``; with fewer (or if the twin fails its
+    check), with ``object.__new__(cls)`` and the slot setters.
+    """
     sets = setters(cls)
     names = [f.name for f in dataclasses.fields(cls)]
+    args = ", ".join(names)
+    if len(names) >= 3:
+        twin = type(f"_{cls.__name__}Twin", cls.__bases__, {"__slots__": cls.__slots__})
+        body = "".join(f"    __obj.{n} = {n}\n" for n in names)
+        src = f"def make({args}):\n    __obj = _new(_twin)\n{body}    __obj.__class__ = _cls\n    return __obj\n"
+        make = _compile(src, {"_new": object.__new__, "_twin": twin, "_cls": cls})
+        if _same_as_constructor(cls, make):
+            return make
     env: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     env.update((f"_s{i}", fn) for i, fn in enumerate(sets))
-    body = "".join(f"    _s{i}(o, {n})\n" for i, n in enumerate(names))
-    src = f"def make_{cls.__name__}({', '.join(names)}):\n    o = _new(_cls)\n{body}    return o\n"
+    body = "".join(f"    _s{i}(__obj, {n})\n" for i, n in enumerate(names))
+    make = _compile(f"def make({args}):\n    __obj = _new(_cls)\n{body}    return __obj\n", env)
+    if not _same_as_constructor(cls, make):  # pragma: no cover - setters() vouches for it
+        raise TypeError(f"{cls.__name__}: slot setters do not rebuild the object")
+    return make
+
+
+def _compile(src: str, env: dict[str, Any]) -> Callable[..., Any]:
     exec(src, env)  # fixed text built from the class's own field names
-    return env[f"make_{cls.__name__}"]  # type: ignore[no-any-return]
+    return env["make"]  # type: ignore[no-any-return]
+
+
+def _same_as_constructor(cls: type, make: Callable[..., Any]) -> bool:
+    """Whether ``make`` builds objects indistinguishable from the constructor's."""
+    fields = dataclasses.fields(cls)
+    values = [object() for _ in fields]  # distinct values of no field's type: identity shows
+    ref = cls(*values)
+    try:
+        o = make(*values)
+    except TypeError:  # e.g. __class__ assignment refused: the layouts differ
+        return False
+    frozen = True  # assigning a field must still raise
+    if fields:
+        try:
+            setattr(o, fields[0].name, None)
+        except dataclasses.FrozenInstanceError:
+            pass
+        else:
+            frozen = False
+    return (
+        frozen
+        and type(o) is cls
+        and all(getattr(o, f.name) is v for f, v in zip(fields, values, strict=True))
+        and o == ref
+        and ref == o
+        and hash(o) == hash(ref)
+        and repr(o) == repr(ref)
+        and dataclasses.replace(o) == ref
+        and copy.copy(o) == ref
+    )
 
 
 # --------------------------------------------------------------------------- IPv6Address
@@ -133,9 +193,10 @@ def _self_check() -> bool:
 IP6_FAST: bool = _self_check()
 """Whether the codec may build an IPv6Address as ``object.__new__`` plus ``IP_SET(a, n)``
 and ``SCOPE_SET(a, None)``, and read its integer as ``a._ip``; otherwise it uses
-``IPv6Address(n)`` and ``int(a)``."""
+``IPv6Address(n)`` and ``a.packed``."""
 IP_SET: Callable[[Any, Any], None] = _IP_SET if IP6_FAST else None  # type: ignore[assignment]
 SCOPE_SET: Callable[[Any, Any], None] = _SCOPE_SET if IP6_FAST else None  # type: ignore[assignment]
+_new = object.__new__
 
 
 def ip6(n: int) -> IPv6Address:
@@ -146,6 +207,3 @@ def ip6(n: int) -> IPv6Address:
         SCOPE_SET(a, None)
         return a  # type: ignore[no-any-return]
     return IPv6Address(n)
-
-
-_new = object.__new__

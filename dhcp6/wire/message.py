@@ -15,10 +15,11 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
-from ._fast import IP6_FAST, IP_SET, SCOPE_SET, setters
+from ._fast import IP6_FAST, IP_SET, SCOPE_SET, maker, setters
 from .duid import Duid
 from .errors import ParseError
 from .options import (
+    MAX_NESTING,
     ClientId,
     DnsServers,
     DomainList,
@@ -29,6 +30,7 @@ from .options import (
     InterfaceId,
     Option,
     OptionRequest,
+    Path,
     Preference,
     ServerId,
     _HasOptions,
@@ -36,10 +38,11 @@ from .options import (
     register,
 )
 
-_RELAY_HDR = struct.Struct("!BBQQQQ")  # type, hop count, link and peer as 64-bit halves
+_RELAY_HDR = struct.Struct("!BB16s16s")  # type, hop count, link and peer address
+_RELAY_IID = struct.Struct("!BB16s16sHH")  # the same and an option header
 _U32 = struct.Struct("!I")
 _HDR = struct.Struct("!HH")
-_M64 = (1 << 64) - 1
+_from_bytes = int.from_bytes
 _join = b"".join
 
 
@@ -152,13 +155,22 @@ class RelayMessage(_MessageBase):
     def encode(self) -> bytes:
         link, peer = self.link_address, self.peer_address
         if IP6_FAST:
-            link, peer = link._ip, peer._ip  # type: ignore[attr-defined]
+            link, peer = link._ip.to_bytes(16, "big"), peer._ip.to_bytes(16, "big")  # type: ignore[attr-defined]
         else:
-            link, peer = int(link), int(peer)
-        head = _RELAY_HDR.pack(
-            self.msg_type, self.hop_count, link >> 64, link & _M64, peer >> 64, peer & _M64
-        )
+            link, peer = link.packed, peer.packed
         opts = self.options
+        if len(opts) == 2:  # the usual relay level: Interface-ID and Relay Message
+            a, b = opts
+            if type(a) is InterfaceId and type(b) is RelayMsg:
+                v = a.value
+                m = b.message.encode()
+                return (
+                    _RELAY_IID.pack(self.msg_type, self.hop_count, link, peer, 18, len(v))
+                    + v
+                    + _HDR.pack(9, len(m))
+                    + m
+                )
+        head = _RELAY_HDR.pack(self.msg_type, self.hop_count, link, peer)
         if len(opts) == 2:
             return head + opts[0].encode() + opts[1].encode()
         parts = [head]
@@ -218,51 +230,70 @@ class RelayMsg(Option):
 AnyMessage = Message | RelayMessage
 
 
-# Built as in options.py: object.__new__ and the slot setters (checked by ``setters``).
+# Values are built as in options.py (see there and _fast.py).
 _new = object.__new__
-_message_type, _message_xid, _message_options = setters(Message)
-_relay_type, _relay_hops, _relay_link, _relay_peer, _relay_options = setters(RelayMessage)
+_make_message = maker(Message)
+_make_relay = maker(RelayMessage)
 (_relay_msg_message,) = setters(RelayMsg)
+(_interface_id_value,) = setters(InterfaceId)
+_header = _HDR.unpack_from
 
 
 def _decode_message(data: bytes, s: int, e: int, path: tuple[int, ...]) -> AnyMessage:
     """Decode the message filling ``data[s:e]``; ``path`` leads to it (Relay Message codes)."""
     n = e - s
-    if n < 4:
-        if n < 1:
-            raise ParseError(s, "header", "empty message")
-        if data[s] not in (12, 13):
-            raise ParseError(s, "header", f"message of {n} octets (header needs 4)")
+    if n < 1:
+        raise ParseError(s, "header", "empty message")
     msg_type = data[s]
     if msg_type == 12 or msg_type == 13:  # MessageType.RELAY_FORW, RELAY_REPL
-        if path.count(9) >= MAX_RELAY_DEPTH:
+        # (the path holds other codes than RELAY_MSG only when a relay message sits in an
+        # option that is not Relay Message: count only when the depth could be reached)
+        if len(path) >= MAX_RELAY_DEPTH and path.count(9) >= MAX_RELAY_DEPTH:
             raise ParseError(s, "header", f"relay nesting deeper than {MAX_RELAY_DEPTH} levels")
         if n < 34:
             raise ParseError(s, "header", f"relay message of {n} octets (header needs 34)")
-        _, hops, lh, ll, ph, pl = _RELAY_HDR.unpack_from(data, s)
-        r = _new(RelayMessage)
-        _relay_type(r, msg_type)
-        _relay_hops(r, hops)
+        _, hops, link, peer = _RELAY_HDR.unpack_from(data, s)
         if IP6_FAST:
-            link = _new(IPv6Address)
-            IP_SET(link, lh << 64 | ll)
-            SCOPE_SET(link, None)
-            peer = _new(IPv6Address)
-            IP_SET(peer, ph << 64 | pl)
-            SCOPE_SET(peer, None)
+            a = _new(IPv6Address)
+            IP_SET(a, _from_bytes(link, "big"))
+            SCOPE_SET(a, None)
+            b = _new(IPv6Address)
+            IP_SET(b, _from_bytes(peer, "big"))
+            SCOPE_SET(b, None)
         else:
-            link, peer = IPv6Address(lh << 64 | ll), IPv6Address(ph << 64 | pl)
-        _relay_link(r, link)
-        _relay_peer(r, peer)
+            a, b = IPv6Address(link), IPv6Address(peer)
         s += 34
-        _relay_options(r, decode_options(data, s, e, path) if s < e else ())
-        return r
-    m = _new(Message)
-    _message_type(m, msg_type)
-    _message_xid(m, _U32.unpack_from(data, s)[0] & 0xFFFFFF)
+        return _make_relay(msg_type, hops, a, b, _relay_options(data, s, e, path) if s < e else ())
+    if n < 4:
+        raise ParseError(s, "header", f"message of {n} octets (header needs 4)")
+    xid = _U32.unpack_from(data, s)[0] & 0xFFFFFF
     s += 4
-    _message_options(m, decode_options(data, s, e, path) if s < e else ())
-    return m
+    return _make_message(msg_type, xid, decode_options(data, s, e, path) if s < e else ())
+
+
+def _relay_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option, ...]:
+    """``decode_options`` for a relay message's options, with Relay Message and Interface-ID
+    (what a relay level carries) decoded in place; any other option by decode_options."""
+    if len(path) > MAX_NESTING:
+        raise ParseError(pos, path, f"options nested deeper than {MAX_NESTING} levels")
+    out: list[Option] = []
+    while pos < end:
+        nxt = pos + 4
+        if nxt <= end:
+            code, length = _header(data, pos)
+            nxt += length
+        if nxt > end or (code != 9 and code != 18):
+            out.append(decode_options(data, pos, min(nxt, end), path)[0])  # or its ParseError
+        elif code == 9:
+            o = _new(RelayMsg)
+            _relay_msg_message(o, _decode_message(data, pos + 4, nxt, path + (9,)))
+            out.append(o)
+        else:
+            o = _new(InterfaceId)
+            _interface_id_value(o, data[pos + 4 : nxt])
+            out.append(o)
+        pos = nxt
+    return tuple(out)
 
 
 def _relay_msg(b: bytes, s: int, e: int, path: tuple[int, ...]) -> Option:

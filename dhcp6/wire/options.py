@@ -28,11 +28,9 @@ _HDR = struct.Struct("!HH")
 _HDR_LLT = struct.Struct("!HHHHI")  # option header, DUID type, hw type, time
 _HDR_EN = struct.Struct("!HHHI")  # option header, DUID type, enterprise number
 _HDR_III = struct.Struct("!HHIII")  # IA_NA, IA_PD
-_HDR_I = struct.Struct("!HHI")  # IA_TA, 32-bit values
 _HDR_H = struct.Struct("!HHH")  # Elapsed Time
-_HDR_QQII = struct.Struct("!HHQQII")  # IAADDR (the address as two 64-bit halves)
-_HDR_IIBQQ = struct.Struct("!HHIIBQQ")  # IAPREFIX
-_M64 = (1 << 64) - 1
+_HDR_AII = struct.Struct("!HH16sII")  # IAADDR
+_HDR_IIBA = struct.Struct("!HHIIB16s")  # IAPREFIX
 _join = b"".join
 
 
@@ -194,18 +192,13 @@ class IaAddress(_HasOptions, Option):
 
     def encode(self) -> bytes:
         a = self.address
-        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
+        a = a._ip.to_bytes(16, "big") if IP6_FAST else a.packed  # type: ignore[attr-defined]
         opts = self.options
         if not opts:
-            return _HDR_QQII.pack(
-                5, 24, a >> 64, a & _M64, self.preferred_lifetime, self.valid_lifetime
-            )
+            return _HDR_AII.pack(5, 24, a, self.preferred_lifetime, self.valid_lifetime)
         sub = opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return (
-            _HDR_QQII.pack(
-                5, 24 + len(sub), a >> 64, a & _M64, self.preferred_lifetime, self.valid_lifetime
-            )
-            + sub
+            _HDR_AII.pack(5, 24 + len(sub), a, self.preferred_lifetime, self.valid_lifetime) + sub
         )
 
 
@@ -418,18 +411,17 @@ class IaPrefix(_HasOptions, Option):
 
     def encode(self) -> bytes:
         a = self.prefix
-        a = a._ip if IP6_FAST else int(a)  # type: ignore[attr-defined]
+        a = a._ip.to_bytes(16, "big") if IP6_FAST else a.packed  # type: ignore[attr-defined]
         opts = self.options
         sub = b"" if not opts else opts[0].encode() if len(opts) == 1 else encode_options(opts)
         return (
-            _HDR_IIBQQ.pack(
+            _HDR_IIBA.pack(
                 26,
                 25 + len(sub),
                 self.preferred_lifetime,
                 self.valid_lifetime,
                 self.prefix_length,
-                a >> 64,
-                a & _M64,
+                a,
             )
             + sub
         )
@@ -504,40 +496,38 @@ class UnknownOption(Option):
 # options, outermost first. An option's own path, ``path + (code,)``, is built only when an
 # error names it or its body holds options.
 #
-# Values are built as ``o = _new(cls)`` and one slot setter per field, in place of
-# ``cls(...)`` (the frozen-dataclass __init__ costs about twice as much); ``setters`` checks
-# at import that this builds the same object (see _fast.py).
+# Values are built without their constructor (see _fast.py): the classes of three fields
+# or more by a ``maker`` (``_make_*``), the others inline as ``o = _new(cls)`` and one slot
+# setter per field (``setters`` checks at import that this builds the same object).
 Path = tuple[int, ...]
 Decoder = Callable[[bytes, int, int, Path], Option]
 MAX_NESTING = 64
 
 _U32 = struct.Struct("!I")
-_U16 = struct.Struct("!H")
 _III = struct.Struct("!III")
-_QQII = struct.Struct("!QQII")
-_IIBQQ = struct.Struct("!IIBQQ")
+_AII = struct.Struct("!16sII")
+_IIBA = struct.Struct("!IIB16s")
 _QQ = struct.Struct("!QQ")
 _BBBQ = struct.Struct("!BBBQ")
 _header = _HDR.unpack_from
 _new = object.__new__
+_from_bytes = int.from_bytes
 
 (_client_id_duid,) = setters(ClientId)
 (_server_id_duid,) = setters(ServerId)
-_ia_na_iaid, _ia_na_t1, _ia_na_t2, _ia_na_options = setters(IaNa)
 _ia_ta_iaid, _ia_ta_options = setters(IaTa)
-_iaaddr_address, _iaaddr_preferred, _iaaddr_valid, _iaaddr_options = setters(IaAddress)
 (_oro_codes,) = setters(OptionRequest)
 (_elapsed_value,) = setters(ElapsedTime)
 (_interface_id_value,) = setters(InterfaceId)
 _status_status, _status_message = setters(StatusOption)
-_ia_pd_iaid, _ia_pd_t1, _ia_pd_t2, _ia_pd_options = setters(IaPd)
-_iaprefix_preferred, _iaprefix_valid, _iaprefix_length, _iaprefix_prefix, _iaprefix_options = (
-    setters(IaPrefix)
-)
 _unknown_code, _unknown_value = setters(UnknownOption)
 setters(RapidCommit)  # no fields: _new(RapidCommit) is RapidCommit()
 setters(ReconfigureAccept)
 
+_make_ia_na = maker(IaNa)
+_make_ia_pd = maker(IaPd)
+_make_iaaddr = maker(IaAddress)
+_make_iaprefix = maker(IaPrefix)
 _make_preference = maker(Preference)
 _make_auth = maker(Auth)
 _make_unicast = maker(ServerUnicast)
@@ -564,22 +554,23 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
             raise ParseError(
                 pos, path, f"{end - pos} trailing octets, too few for an option"
             ) from None
-        s = pos + 4
-        nxt = s + length
+        nxt = pos + 4 + length
         if nxt > end:
-            if s > end:
+            if pos + 4 > end:
                 raise ParseError(pos, path, f"{end - pos} trailing octets, too few for an option")
             raise ParseError(
-                pos, (*path, code), f"length {length} runs past the end ({end - s} octets left)"
+                pos,
+                (*path, code),
+                f"length {length} runs past the end ({end - pos - 4} octets left)",
             )
         dec = _table[code] if code < 256 else _decoder(code)
         if dec is None:
             o = _new(UnknownOption)
             _unknown_code(o, code)
-            _unknown_value(o, data[s:nxt])
+            _unknown_value(o, data[pos + 4 : nxt])
             out.append(o)
         else:
-            out.append(dec(data, s, nxt, path))
+            out.append(dec(data, pos + 4, nxt, path))
         pos = nxt
     return tuple(out)
 
@@ -600,13 +591,8 @@ def _ia_na(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 12:
         raise _short(s, e, 12, path, 3)
     iaid, t1, t2 = _III.unpack_from(b, s)
-    o = _new(IaNa)
-    _ia_na_iaid(o, iaid)
-    _ia_na_t1(o, t1)
-    _ia_na_t2(o, t2)
     s += 12
-    _ia_na_options(o, decode_options(b, s, e, path + (3,)) if s < e else ())
-    return o
+    return _make_ia_na(iaid, t1, t2, decode_options(b, s, e, path + (3,)) if s < e else ())
 
 
 def _ia_ta(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -622,20 +608,15 @@ def _ia_ta(b: bytes, s: int, e: int, path: Path) -> Option:
 def _iaaddr(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 24:
         raise _short(s, e, 24, path, 5)
-    hi, lo, pref, valid = _QQII.unpack_from(b, s)
+    packed, pref, valid = _AII.unpack_from(b, s)
     if IP6_FAST:
         a = _new(IPv6Address)
-        IP_SET(a, hi << 64 | lo)
+        IP_SET(a, _from_bytes(packed, "big"))
         SCOPE_SET(a, None)
     else:
-        a = IPv6Address(hi << 64 | lo)
-    o = _new(IaAddress)
-    _iaaddr_address(o, a)
-    _iaaddr_preferred(o, pref)
-    _iaaddr_valid(o, valid)
+        a = IPv6Address(packed)
     s += 24
-    _iaaddr_options(o, decode_options(b, s, e, path + (5,)) if s < e else ())
-    return o
+    return _make_iaaddr(a, pref, valid, decode_options(b, s, e, path + (5,)) if s < e else ())
 
 
 def _oro(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -675,8 +656,7 @@ def _auth(b: bytes, s: int, e: int, path: Path) -> Option:
 def _unicast(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s != 16:
         raise _short(s, e, 16, path, 12, exact=True)
-    hi, lo = _QQ.unpack_from(b, s)
-    return _make_unicast(ip6(hi << 64 | lo))  # type: ignore[no-any-return]
+    return _make_unicast(ip6(_from_bytes(b[s:e], "big")))  # type: ignore[no-any-return]
 
 
 def _status(b: bytes, s: int, e: int, path: Path) -> Option:
@@ -734,35 +714,25 @@ def _ia_pd(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 12:
         raise _short(s, e, 12, path, 25)
     iaid, t1, t2 = _III.unpack_from(b, s)
-    o = _new(IaPd)
-    _ia_pd_iaid(o, iaid)
-    _ia_pd_t1(o, t1)
-    _ia_pd_t2(o, t2)
     s += 12
-    _ia_pd_options(o, decode_options(b, s, e, path + (25,)) if s < e else ())
-    return o
+    return _make_ia_pd(iaid, t1, t2, decode_options(b, s, e, path + (25,)) if s < e else ())
 
 
 def _iaprefix(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s < 25:
         raise _short(s, e, 25, path, 26)
-    pref, valid, plen, hi, lo = _IIBQQ.unpack_from(b, s)
+    pref, valid, plen, packed = _IIBA.unpack_from(b, s)
     if plen > 128:
         raise ParseError(s + 8, (*path, 26), f"prefix length {plen} (at most 128)")
     if IP6_FAST:
         a = _new(IPv6Address)
-        IP_SET(a, hi << 64 | lo)
+        IP_SET(a, _from_bytes(packed, "big"))
         SCOPE_SET(a, None)
     else:
-        a = IPv6Address(hi << 64 | lo)
-    o = _new(IaPrefix)
-    _iaprefix_preferred(o, pref)
-    _iaprefix_valid(o, valid)
-    _iaprefix_length(o, plen)
-    _iaprefix_prefix(o, a)
+        a = IPv6Address(packed)
     s += 25
-    _iaprefix_options(o, decode_options(b, s, e, path + (26,)) if s < e else ())
-    return o
+    opts = decode_options(b, s, e, path + (26,)) if s < e else ()
+    return _make_iaprefix(pref, valid, plen, a, opts)
 
 
 def _u32(cls: type[Option]) -> Decoder:
