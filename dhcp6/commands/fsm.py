@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 HELP = "draw a state diagram (client, server, relay) from the engine's own transition table"
 EPILOG = """examples:
   dhcp6 fsm client                              # Mermaid on stdout (paste into a slide)
