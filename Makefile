@@ -13,10 +13,14 @@ bootstrap:
 
 # The demo lab: our server and Kea behind a relay and a router, our clients and a
 # dhclient (IA_NA + IA_PD); waits until every client is bound, shows the status table,
-# then removes the lab — also when something failed.
+# writes the lab's HTML report (also when a client did not bind: it shows why), then
+# removes the lab — also when something failed. The exit code is `lab up`'s.
 demo: $(STAMP)
 	@$(VENV)/bin/lab clean >/dev/null
 	@$(VENV)/bin/lab up topologies/demo.yaml --name demo --wait-bound 30; rc=$$?; \
+	  mkdir -p build; \
+	  if $(VENV)/bin/lab report demo -o build/demo-report.html >/dev/null; then \
+	    echo "demo report: $(CURDIR)/build/demo-report.html"; fi; \
 	  $(VENV)/bin/lab down demo >/dev/null 2>&1; exit $$rc
 
 lint: $(STAMP)

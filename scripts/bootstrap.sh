@@ -12,6 +12,8 @@ DEBS=(
   dhcpcd-base wide-dhcpv6-client
   ruby
   graphviz  # lab graph -o FILE.svg|.png
+  chromium chromium-driver  # tests/test_report_browser.py renders `lab report` pages headless
+  tmux  # tests/test_observe_watch.py drives `lab watch` in an 80x24 terminal
   mininet bridge-utils  # bench/build.py measures against Mininet (its LinuxBridge needs brctl)
 )
 

@@ -10,6 +10,7 @@ import time
 from dhcp6.trace import merge
 
 from ._control import run_root
+from .ladder import add_ladder_arguments, run_ladder
 
 HELP = "print the merged JSON-lines trace of a lab (optionally following it)"
 DESCRIPTION = "Every node's trace events merged by time. --follow keeps printing new events."
@@ -18,6 +19,7 @@ examples:
   lab trace demo
   lab trace demo --node c1 --follow
   lab trace demo | jq 'select(.event == "state")'
+  lab trace demo --ladder --node c1 --format mermaid
 """
 
 
@@ -26,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node", action="append", help="only these nodes (repeatable)")
     p.add_argument("--follow", "-f", action="store_true")
     p.add_argument("--run-root", metavar="DIR")
+    add_ladder_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if not d.is_dir():
         print(f"lab trace: no lab {args.name!r} (or it has no traces yet)", file=sys.stderr)
         return 1
+    if args.ladder:
+        return run_ladder(args, d.parent)
     files = sorted(d.glob("*.jsonl"))
     if args.node:
         files = [f for f in files if f.stem in args.node]
