@@ -204,7 +204,9 @@ class EngineHost:
         driver = self.addresses.get(a.iface or "") or next(iter(self.addresses.values()))
         try:
             if isinstance(a, ConfigureAddress):
-                driver.add(a.address, a.prefixlen, a.preferred, a.valid)
+                # an address with a prefix shorter than /128 (a CPE's downstream /64, or
+                # --prefixlen 64) makes that prefix on-link; a leased /128 says nothing of the link
+                driver.add(a.address, a.prefixlen, a.preferred, a.valid, prefix_route=a.prefixlen < 128)
                 self.tracer.emit("address", action="added", address=str(a.address),
                                  iface=driver.ifname, preferred=a.preferred, valid=a.valid,
                                  pt=now)  # fmt: skip
