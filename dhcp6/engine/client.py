@@ -362,7 +362,7 @@ class ClientEngine:
                 self._restart_discovery(out, now, "REQ_MAX_RC reached, no Advertise left")
         elif t == MessageType.CONFIRM:
             self._goto(out, BOUND, "no Reply within CNF_MAX_RD", now)
-            self._arm_timers(out, now)
+            self._resume_timers(out, now)
         elif t == MessageType.DECLINE:
             self._after_decline(out, now, "Reply or DEC_MAX_RC")
         elif t == MessageType.RELEASE:
@@ -550,7 +550,7 @@ class ClientEngine:
                 self._restart_discovery(out, now, "Reply NotOnLink")
             else:
                 self._goto(out, BOUND, "Reply Success", now)
-                self._arm_timers(out, now)
+                self._resume_timers(out, now)
             return
         if t == MessageType.INFORMATION_REQUEST:
             self._cancel_exchange(out)
@@ -561,7 +561,7 @@ class ClientEngine:
                 irt = INFINITY if o.value == INFINITY else max(IRT_MINIMUM, o.value)
             self._goto(out, BOUND, "Reply", now, refresh=irt)
             if self.s.leases:  # a stateful client that was reconfigured: timers go on
-                self._arm_timers(out, now)
+                self._resume_timers(out, now)
             elif irt != INFINITY:
                 out.append(SetTimer(REFRESH, now + irt))
             return
@@ -694,6 +694,13 @@ class ClientEngine:
             out.append(SetTimer(T2, self.s.t2_at))
             self._trace(out, "timer", action="set", name=T2, after=t2)
 
+    def _resume_timers(self, out: list[Action], now: float) -> None:
+        """Back in BOUND without a new lease (Confirm, Decline, Information-request): T1 and
+        T2 still count from the Reply that granted the leases; one already due fires now."""
+        for name, at in ((T1, self.s.t1_at), (T2, self.s.t2_at)):
+            if at is not None:
+                out.append(SetTimer(name, max(now, at)))
+
     def _timers_from_last_reply(self) -> tuple[int, int]:
         return self._t1, self._t2
 
@@ -706,7 +713,7 @@ class ClientEngine:
         self.declining = []
         if self.s.leases:
             self._goto(out, BOUND, event + ", leases left", now)
-            self._arm_timers(out, now)
+            self._resume_timers(out, now)
         else:
             self._restart_discovery(out, now, event + ", no lease left")
 

@@ -1,0 +1,455 @@
+"""The discrete-event simulator: one virtual clock, one event queue, every node's engine.
+
+An event is a timer of an engine, a datagram arriving at an interface, a scenario step
+or a call the simulator made for itself (a client's Release timeout). Events run in
+time order, ties in the order they were scheduled; nothing reads the wall clock, and
+every random draw comes from a generator seeded from ``seed`` and a name (a node, a
+link), so the same topology and seed give the same events — the same trace, byte for
+byte. A simulated week takes as long as its events take to compute.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import Any
+
+from dhcp6.engine.client_table import BOUND
+
+from ..model import PEER_KINDS, Topology
+from .matching import wait_matcher
+from .network import Addr, Iface, Netem, Network, derive_mac, eui64_link_local
+from .nodes import ClientNode, PlainNode, RelayNode, ServerNode, SimError, SimNode
+from .tracing import SimTrace
+
+TIMER, ARRIVE, CALL, STEP = 0, 1, 2, 3
+#: Start order (lab/run/runtime.py ORDER): servers, then relays and routers, then clients.
+ORDER = {"dhcp6-server": 0, "dhcp6-relay": 1, "router": 1, "host": 1}
+NODE_ACTIONS = ("kill", "stop", "start", "restart")
+WAIT_WITHIN = 30.0  # a scenario wait's default `within` (lab/scenario.py EXPECT_WITHIN)
+NODE_CLASSES: dict[str, type[SimNode]] = {
+    "dhcp6-client": ClientNode,
+    "dhcp6-server": ServerNode,
+    "dhcp6-relay": RelayNode,
+    "router": PlainNode,
+    "host": PlainNode,
+}
+
+
+def parse_delay(v: Any) -> float:
+    """Seconds from a number or a duration text (250ms, 5s, 2m, 1h)."""
+    if isinstance(v, str):
+        from ..schema import parse_duration
+
+        return parse_duration(v)
+    return float(v)
+
+
+def refuse_peers(topology: Topology) -> None:
+    """One line naming the real-peer nodes, which only the namespace lab can run."""
+    peers = [n for n in topology.nodes.values() if n.kind in PEER_KINDS]
+    if not peers:
+        return
+    first, rest = peers[0], peers[1:]
+    more = f" (and {', '.join(f'{n.name} ({n.kind})' for n in rest)})" if rest else ""
+    raise SimError(
+        f"node {first.name} is a {first.kind}, a real peer{more}: the simulator runs only our "
+        "engines (dhcp6-server, dhcp6-client, dhcp6-relay), routers and hosts; "
+        "run this topology in namespaces with `lab up`"
+    )
+
+
+class Simulator:
+    """A topology running on virtual time. ``begin()`` starts it (t = 0)."""
+
+    def __init__(self, topology: Topology, *, seed: object = 0, trace: SimTrace | None = None,
+                 scenario: bool = True) -> None:  # fmt: skip
+        refuse_peers(topology)
+        self.topology = topology
+        self.seed = seed
+        self.source = topology.source
+        self.now = 0.0
+        self.trace = trace if trace is not None else SimTrace()
+        self.trace.now = 0.0
+        self.queue: list[tuple] = []
+        self._seq = 0
+        self.events = 0  # events carried out (stale timers are not events)
+        self.began = False
+        self.net = Network(self)
+        self.nodes: dict[str, SimNode] = {}
+        self.scenario = list(topology.scenario) if scenario else []
+        self.on_step: list[Callable[[dict[str, Any]], None]] = []
+        self._restart: set[str] = set()
+        self.failures: list[str] = []  # the scenario step that failed (it ended the scenario)
+        for node in topology.nodes.values():
+            self.nodes[node.name] = NODE_CLASSES[node.kind](self, node)
+        for link in topology.links.values():
+            st = self.net.add_link(link, seed)
+            for ep in link.endpoints:
+                n = self.nodes[ep.node]
+                mac = derive_mac(seed, ep.node, ep.iface)
+                iface = Iface(n, ep.iface, st, mac, eui64_link_local(mac))
+                self.net.attach(iface)
+                n.ifaces[ep.iface] = iface
+                n.own.add(int(iface.ll))
+                for a in topology.nodes[ep.node].interfaces[ep.iface].addresses:
+                    self.net.add_address(iface, Addr(a.ip))
+        for n in self.nodes.values():
+            n.finish_links()
+            identity = getattr(n, "identity", None)
+            if identity is not None:
+                identity()
+        self._setup_scenario()
+        self.trace.write_lab(self.lab_json())
+
+    # ------------------------------------------------------------------ queue
+    def push_arrival(self, at: float, iface: Iface, pkt: tuple) -> None:
+        self._seq += 1
+        heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
+
+    def set_timer(self, node: SimNode, name: str, at: float) -> None:
+        self._seq += 1
+        node.timers[name] = self._seq
+        heapq.heappush(
+            self.queue, (at if at > self.now else self.now, self._seq, TIMER, node, name)
+        )
+
+    def call_at(self, at: float, fn: Callable[..., Any], *args: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self.queue, (max(at, self.now), self._seq, CALL, fn, args))
+
+    def next_time(self) -> float | None:
+        """When the next event is due (stale timers skipped); None: nothing is left."""
+        q = self.queue
+        while q:
+            t, seq, kind, a, b = q[0]
+            if kind == TIMER and a.timers.get(b) != seq:
+                heapq.heappop(q)
+                continue
+            return t
+        return None
+
+    # ------------------------------------------------------------------ running
+    def begin(self) -> None:
+        """t = 0: start every node with autostart (servers, relays, clients); arm the
+        scenario's steps."""
+        if self.began:
+            return
+        self.began = True
+        for n in sorted(self.nodes.values(), key=lambda n: ORDER.get(n.kind, 2)):
+            if n.node.options.get("autostart", True) and not isinstance(n, PlainNode):
+                n.start()
+        self._next_step()
+
+    def step(self, until: float | None = None) -> tuple | None:
+        """Carry out the next event (due by ``until``); return it, or None if there is none."""
+        self.begin()
+        q = self.queue
+        while q:
+            if until is not None and q[0][0] > until:
+                return None
+            item = heapq.heappop(q)
+            if self._dispatch(item):
+                return item
+        return None
+
+    def _dispatch(self, item: tuple) -> bool:
+        t, seq, kind, a, b = item
+        if kind == TIMER:
+            if a.timers.get(b) != seq:
+                return False
+            del a.timers[b]
+            self.now = t
+            self.trace.now = t
+            self.events += 1
+            a.fire(b)
+            return True
+        self.now = t
+        self.trace.now = t
+        self.events += 1
+        if kind == ARRIVE:
+            self.net.arrive(a, b)
+        elif kind == CALL:
+            a(*b)
+        else:
+            self.scenario_step(a)
+        return True
+
+    def run_until(self, t_end: float, stop: Callable[[], bool] | None = None) -> bool:
+        """Run every event due by ``t_end``, then set the clock to ``t_end``. With ``stop``,
+        return True (the clock at that event) as soon as it says so after an event."""
+        self.begin()
+        if stop is not None and stop():
+            return True
+        q = self.queue
+        trace = self.trace
+        arrive = self.net.arrive
+        pop = heapq.heappop
+        while q and q[0][0] <= t_end:
+            t, seq, kind, a, b = pop(q)
+            if kind == TIMER:
+                if a.timers.get(b) != seq:
+                    continue
+                del a.timers[b]
+                self.now = t
+                trace.now = t
+                self.events += 1
+                a.fire(b)
+            elif kind == ARRIVE:
+                self.now = t
+                trace.now = t
+                self.events += 1
+                arrive(a, b)
+            else:
+                self._dispatch((t, seq, kind, a, b))
+            if stop is not None and stop():
+                return True
+        if self.now < t_end < math.inf:
+            self.now = t_end
+            trace.now = t_end
+        return False
+
+    def run(self, duration: float) -> None:
+        self.run_until(self.now + duration)
+
+    # ------------------------------------------------------------------ commands
+    def node(self, name: str) -> SimNode:
+        n = self.nodes.get(name)
+        if n is None:
+            raise SimError(f"no node {name!r} (nodes: {', '.join(self.nodes)})")
+        return n
+
+    def start_node(self, name: str) -> None:
+        self.node(name).start()
+
+    def stop_node(self, name: str) -> None:
+        self.node(name).stop()
+
+    def kill_node(self, name: str) -> None:
+        self.node(name).kill()
+
+    def restart_node(self, name: str) -> None:
+        """Stop, then start once it is closed (a client may wait up to 2 s for its Reply)."""
+        n = self.node(name)
+        if not n.running:
+            n.start()
+            return
+        self._restart.add(name)
+        n.stop()
+        if not n.running:
+            self.node_closed(n)
+
+    def node_closed(self, n: SimNode) -> None:
+        if n.name in self._restart:
+            self._restart.discard(n.name)
+            n.start()
+
+    def set_link(self, ref: str, up: bool) -> None:
+        """A link (every member's interface) or one NODE:IFACE down or up; clients on a
+        changed interface hear of it (link_changed), as from the kernel's link events."""
+        try:
+            _, ifaces = self.net.resolve(ref)
+        except KeyError as e:
+            raise SimError(str(e.args[0])) from None
+        for iface in ifaces:
+            if iface.up == up:
+                continue
+            iface.up = up
+            n = iface.node
+            if isinstance(n, ClientNode) and n.running and iface.name == n.config.iface:
+                n.run(n.engine.link_changed(up, self.now))
+
+    def netem(
+        self, ref: str, loss: float = 0.0, delay: float = 0.0, duplicate: float = 0.0
+    ) -> None:
+        """Impair a link (or NODE:IFACE) from now on; all zero removes the impairment."""
+        imp = Netem.of({"loss": loss, "delay": delay, "duplicate": duplicate})
+        try:
+            link, ifaces = self.net.resolve(ref)
+        except KeyError as e:
+            raise SimError(str(e.args[0])) from None
+        if link is not None:
+            link.impairment = imp
+        else:
+            ifaces[0].impairment = imp
+
+    def reconfigure(self, server: str, clients: list[str] | str | None = None,
+                    msg: str = "renew") -> dict[str, Any]:  # fmt: skip
+        """The server's Reconfigure to the named clients (default: every bound client)."""
+        s = self.node(server)
+        if not isinstance(s, ServerNode):
+            raise SimError(f"reconfigure: {server} is a {s.kind}, not a dhcp6-server")
+        names = [clients] if isinstance(clients, str) else list(clients or [])
+        duids = []
+        for c in names:
+            cn = self.node(c)
+            if not isinstance(cn, ClientNode) or cn.duid is None:
+                raise SimError(f"reconfigure: {c} is a {cn.kind}, not a dhcp6-client")
+            duids.append(cn.duid.encode())
+        try:
+            return s.reconfigure(duids, msg)
+        except ValueError as e:
+            raise SimError(f"reconfigure: {e}") from None
+
+    # ------------------------------------------------------------------ scenario
+    # The namespace lab's runner (lab/scenario.py), on virtual time: steps in order of
+    # (at, line), each at its time or at once if an earlier one held it back; a
+    # ``wait: {node: …}`` waits (within, default 30 s) for an event of that node — one
+    # from before counts — and ``wait: 5s`` makes the scenario last 5 s past its step.
+    # The first step that fails ends the scenario (recorded in ``failures``).
+
+    def _setup_scenario(self) -> None:
+        self._steps = sorted(self.scenario, key=lambda s: (float(s["at"]), s.get("line", 0)))
+        self._step_index = 0
+        self._scenario_until = 0.0
+        self.scenario_complete = False
+        self.scenario_completed_at: float | None = None
+        self._waiting: dict[str, Any] | None = None
+        nodes = {st["args"].get("node") for st in self._steps
+                 if st["action"] == "wait" and isinstance(st["args"], dict)}  # fmt: skip
+        self._history: dict[str | None, list[dict[str, Any]]] = {n: [] for n in nodes}
+        if self._history:
+            self.trace.add_listener(self._record)
+
+    def _record(self, e: dict[str, Any]) -> None:
+        h = self._history.get(e["node"])
+        if h is not None:
+            h.append(e)
+        w = self._waiting
+        if w is not None and (w["node"] is None or w["node"] == e["node"]) and w["match"](e):
+            self._waiting = None
+            self.call_at(self.now, self._next_step)
+
+    def _next_step(self) -> None:
+        if self.scenario_complete:
+            return
+        if self._step_index >= len(self._steps):
+            self.call_at(max(self._scenario_until, self.now), self._scenario_done)
+            return
+        step = self._steps[self._step_index]
+        self._step_index += 1
+        self._seq += 1
+        heapq.heappush(self.queue, (max(float(step["at"]), self.now), self._seq, STEP, step, None))
+
+    def _scenario_done(self) -> None:
+        if not self.scenario_complete:
+            self.scenario_complete = True
+            self.scenario_completed_at = self.now
+
+    def _fail(self, step: dict[str, Any], text: str) -> None:
+        self.failures.append(f"{self.source}:{step.get('line', '?')}: scenario step "
+                             f"{step['action']}: {text}")  # fmt: skip
+        self._waiting = None
+        self._scenario_done()
+
+    def scenario_step(self, step: dict[str, Any]) -> None:
+        """Run one ``scenario:`` step (lab/load/scenario.py shapes)."""
+        if self.scenario_complete:
+            return
+        for fn in self.on_step:
+            fn(step)
+        action, args = step["action"], step["args"]
+        self._scenario_until = max(self._scenario_until, float(step["at"]))
+        try:
+            if action == "wait":
+                if not isinstance(args, dict):
+                    self._scenario_until = max(
+                        self._scenario_until, float(step["at"]) + float(args)
+                    )
+                elif self._wait(step):
+                    return  # the next step comes when the event does
+            else:
+                self.do_step(action, args)
+        except (SimError, KeyError, ValueError, TypeError) as e:
+            text = e.args[0] if isinstance(e, KeyError) and e.args else e
+            self._fail(step, f"{step['args']!r} failed: {text}")
+            return
+        self._next_step()
+
+    def do_step(self, action: str, args: Any) -> None:
+        if action in NODE_ACTIONS:
+            for name in [args] if isinstance(args, str) else args:
+                getattr(self, f"{action}_node")(name)
+        elif action in ("link_down", "link_up"):
+            for ref in [args] if isinstance(args, str) else args:
+                self.set_link(ref, action == "link_up")
+        elif action == "reconfigure":
+            if isinstance(args, dict):
+                clients = args.get("client") or args.get("clients")
+                self.reconfigure(args["server"], clients, str(args.get("msg", "renew")))
+            else:
+                self.reconfigure(args)
+        elif action == "netem":
+            self.netem(args["link"], float(args.get("loss", 0)), parse_delay(args.get("delay", 0)),
+                       float(args.get("duplicate", 0)))  # fmt: skip
+        else:
+            raise SimError(f"unknown scenario action {action!r}")
+
+    def _wait(self, step: dict[str, Any]) -> bool:
+        """Start a ``wait: {node, state/event/fields, within}``; False if it is met already."""
+        a = dict(step["args"])
+        within = parse_delay(a.pop("within", WAIT_WITHIN))
+        node = a.pop("node", None)
+        if node is not None:
+            self.node(node)
+        match = wait_matcher(a.pop("state", None), a.pop("event", None), a)
+        if node is not None and any(match(e) for e in self._history.get(node, ())):
+            return False
+        token = object()
+        self._waiting = {"token": token, "node": node, "match": match}
+        self.call_at(self.now + within, self._wait_timeout, token, step, within)
+        return True
+
+    def _wait_timeout(self, token: object, step: dict[str, Any], within: float) -> None:
+        w = self._waiting
+        if w is None or w["token"] is not token:
+            return
+        self._fail(step, f"{step['args']!r}: not met within {within:g} s")
+
+    def scenario_end(self) -> float:
+        """When the scenario ends if no wait holds it back: its last step, or a step's
+        time plus its ``wait:`` duration if later."""
+        end = 0.0
+        for st in self.scenario:
+            t = float(st["at"])
+            if st["action"] == "wait" and isinstance(st["args"], (int, float)):
+                t += float(st["args"])
+            end = max(end, t)
+        return end
+
+    # ------------------------------------------------------------------ views
+    def clients(self) -> list[ClientNode]:
+        return [n for n in self.nodes.values() if isinstance(n, ClientNode)]
+
+    def servers(self) -> list[ServerNode]:
+        return [n for n in self.nodes.values() if isinstance(n, ServerNode)]
+
+    def server_name(self, duid_hex: str | None) -> str | None:
+        for s in self.servers():
+            if s.duid is not None and s.duid.hex() == duid_hex:
+                return s.name
+        return None
+
+    def all_bound(self) -> bool:
+        return all(c.running and c.engine.state == BOUND for c in self.clients())
+
+    def lab_json(self) -> dict[str, Any]:
+        """The builder's ``lab.json`` shape (lab/build/builder.py), with what a simulated
+        interface has instead of a namespace and an ifindex: its MAC and link-local."""
+        return {
+            "lab": self.topology.name, "topology": self.topology.name, "simulated": True,
+            "seed": self.seed if isinstance(self.seed, (int, str)) else str(self.seed),
+            "nodes": {name: {"kind": n.kind, "interfaces": {
+                i.name: {"link": i.link.name, "mac": i.mac.hex(":"), "link_local": str(i.ll),
+                         "addresses": [str(a) for a in i.addrs]}
+                for i in n.ifaces.values()}} for name, n in self.nodes.items()},
+        }  # fmt: skip
+
+    def status(self) -> dict[str, Any]:
+        """Rows like the namespace lab's `lab status` (runtime.LabRuntime.status)."""
+        return {"lab": self.topology.name, "t": round(self.now, 6), "simulated": True,
+                "nodes": {name: n.status_row() for name, n in self.nodes.items()}}  # fmt: skip
+
+    def close(self) -> None:
+        self.trace.close()

@@ -1,0 +1,199 @@
+"""The simulator's trace: the JSON-lines events of dhcp6.trace, stamped with virtual time.
+
+Lines have the shape :class:`dhcp6.trace.Tracer` writes — ``t``, ``node``, ``event``,
+``pt``, then the event's fields in the order the engine (or the driver) gave them — so
+``lab trace``-style readers, reports, ladders and pytest assertions read them unchanged.
+``t`` is virtual seconds since the simulation began (epoch 0) and ``pt`` (protocol
+seconds) is always present and equal to ``t``: the simulator's clock *is* the protocol
+clock (there is no time scale), so a reader that prefers ``pt`` gets the same number.
+
+One file holds every node's events in time order (a merged trace, like ``lab trace``
+prints), or — when the sink is a directory — one ``traces/NODE.jsonl`` per node, the
+layout of a namespace lab's run directory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
+from pathlib import Path
+from typing import IO, Any
+
+try:  # the C encoder json.dumps uses, made once (JSONEncoder.encode makes one per call)
+    from json.encoder import c_make_encoder as _make
+except ImportError:  # pragma: no cover - CPython always has it
+    _make = None
+
+if _make is not None:
+    _iter = _make(None, str, encode_basestring_ascii, None, ":", ",", False, False, True)
+
+    def _ENCODE(o: Any) -> str:
+        """``json.JSONEncoder(separators=(",", ":"), default=str).encode(o)``, byte for byte
+        (dhcp6.trace's encoder), without building an encoder per call."""
+        return "".join(_iter(o, 0))
+else:  # pragma: no cover
+    _ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+_FLUSH_LINES = 8192  # lines kept before one write()
+
+
+class SimTrace:
+    """Writes, keeps and/or forwards trace events; the simulator sets :attr:`now`.
+
+    ``sink``: a file path (truncated first), a directory (one file per node, see the
+    module doc), an open text stream, or None. ``keep``: keep events as dicts for
+    queries (:meth:`node`, :meth:`merged` — the interface of lab.handle.TraceView) —
+    True for every node, or a set of node names; the pytest handle keeps everything,
+    the CLI only what a topology's ``expect:`` needs, the benchmark nothing, so a large
+    run costs no memory per event.
+    """
+
+    def __init__(
+        self,
+        sink: str | Path | IO[str] | None = None,
+        *,
+        keep: bool | set[str] | frozenset[str] = False,
+        meta: dict | None = None,
+    ) -> None:
+        self.keep = bool(keep)
+        self.keep_nodes = None if isinstance(keep, bool) else frozenset(keep)
+        self.events: list[dict[str, Any]] = []
+        self.by_node: dict[str, list[dict[str, Any]]] = {}
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.lines = 0
+        self._t = 0.0
+        self._ts = "0.0"
+        self._heads: dict[str, str] = {}  # node → '"node":"c1","event":"'
+        self._buf: list[str] = []
+        self._per_node: dict[str, list[str]] | None = None
+        self._dir: Path | None = None
+        self._out: IO[str] | None = None
+        self._own = False
+        if sink is None:
+            pass
+        elif isinstance(sink, (str, Path)):
+            p = Path(sink)
+            if p.is_dir() or str(sink).endswith("/"):
+                self._dir = p
+                (p / "traces").mkdir(parents=True, exist_ok=True)
+                for old in (p / "traces").glob("*.jsonl"):
+                    old.unlink()
+                self._per_node = {}
+                info = {"name": "sim", "epoch": 0.0, "time_scale": 1.0, "simulated": True}
+                (p / "runtime.json").write_text(json.dumps({**info, **(meta or {})}) + "\n")
+            else:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                self._out = open(p, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+                self._own = True
+        else:
+            self._out = sink
+        self._writing = self._out is not None or self._per_node is not None
+        self._dicts = keep  # listeners added later switch this on
+
+    def write_lab(self, lab: dict[str, Any]) -> None:
+        """In directory mode, ``lab.json`` as the builder writes it (node kinds, each
+        interface's link) so ``lab report --from DIR`` draws the topology."""
+        if self._dir is not None:
+            (self._dir / "lab.json").write_text(json.dumps(lab, indent=1) + "\n")
+
+    # ------------------------------------------------------------------ time
+    @property
+    def now(self) -> float:
+        return self._t
+
+    @now.setter
+    def now(self, t: float) -> None:
+        if t != self._t:
+            self._t = t
+            self._ts = repr(round(t, 6))
+
+    # ------------------------------------------------------------------ events
+    def add_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        self.listeners.append(fn)
+        self._dicts = True
+
+    def remove_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        self.listeners.remove(fn)
+        self._dicts = self.keep or bool(self.listeners)
+
+    def emit(self, node: str, kind: str, fields: dict[str, Any] | None = None) -> None:
+        """One event of ``node``: ``{"t", "node", "event", "pt", **fields}``."""
+        self.lines += 1
+        if self._writing:
+            head = self._heads.get(node)
+            if head is None:
+                head = self._heads[node] = ',"node":' + json.dumps(node) + ',"event":"'
+            ts = self._ts
+            line = '{"t":' + ts + head + kind + '","pt":' + ts
+            line += "," + _ENCODE(fields)[1:] if fields else "}"
+            if self._per_node is None:
+                buf = self._buf
+                buf.append(line)
+                if len(buf) >= _FLUSH_LINES:
+                    self._flush_buf()
+            else:
+                self._per_node.setdefault(node, []).append(line)
+                if self.lines % _FLUSH_LINES == 0:
+                    self._flush_dir()
+        if self._dicts:
+            t = round(self._t, 6)
+            ev: dict[str, Any] = {"t": t, "node": node, "event": kind, "pt": t}
+            if fields:
+                ev.update(fields)
+            if self.keep and (self.keep_nodes is None or node in self.keep_nodes):
+                self.by_node.setdefault(node, []).append(ev)
+                self.events.append(ev)
+            for fn in self.listeners:
+                fn(ev)
+
+    # ------------------------------------------------------------------ queries
+    def node(self, name: str) -> list[dict[str, Any]]:
+        """The kept events of ``name``, in order (the list grows as the run goes on)."""
+        return self.by_node.setdefault(name, [])
+
+    def merged(self) -> list[dict[str, Any]]:
+        """Every kept event in time order (emission order is time order)."""
+        return self.events
+
+    def refresh(self) -> bool:
+        return False  # nothing to read: events arrive as they are emitted
+
+    def stop_keeping(self) -> None:
+        """Keep no further events (those kept so far stay)."""
+        self.keep = False
+        self._dicts = bool(self.listeners)
+
+    # ------------------------------------------------------------------ output
+    def _flush_buf(self) -> None:
+        if self._buf and self._out is not None:
+            self._buf.append("")
+            self._out.write("\n".join(self._buf))
+        self._buf = []
+
+    def _flush_dir(self) -> None:
+        assert self._dir is not None and self._per_node is not None
+        for node, lines in self._per_node.items():
+            if lines:
+                with open(self._dir / "traces" / f"{node}.jsonl", "a", encoding="utf-8") as f:
+                    lines.append("")
+                    f.write("\n".join(lines))
+        self._per_node = {n: [] for n in self._per_node}
+
+    def flush(self) -> None:
+        if self._per_node is not None:
+            self._flush_dir()
+        else:
+            self._flush_buf()
+            if self._out is not None:
+                self._out.flush()
+
+    def close(self) -> None:
+        self.flush()
+        if self._own and self._out is not None:
+            self._out.close()
+        self._out = None
+        self._writing = self._per_node is not None
+        if self._per_node is not None:
+            self._per_node = None
+            self._writing = False
