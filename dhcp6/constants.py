@@ -187,12 +187,13 @@ RETRANSMISSION: dict[MessageType, Retransmission] = {
 }
 
 
+_MESSAGE_NAMES = {int(m): m.name.replace("_", "-") for m in MessageType}
+
+
 def message_name(msg_type: int) -> str:
     """The RFC name of a message type, e.g. ``INFORMATION-REQUEST``, or ``TYPE-200``."""
-    try:
-        return MessageType(msg_type).name.replace("_", "-")
-    except ValueError:
-        return f"TYPE-{msg_type}"
+    name = _MESSAGE_NAMES.get(msg_type)
+    return name if name is not None else f"TYPE-{msg_type}"
 
 
 def option_name(code: int) -> str:

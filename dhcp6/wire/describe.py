@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
 from typing import Any
 
 from ..constants import INFINITY, message_name, option_name
@@ -119,14 +120,29 @@ def tree(m: AnyMessage, indent: str = "") -> list[str]:
     return lines
 
 
+_TEXT: dict[IPv6Address, str] = {}
+
+
+def address_text(a: IPv6Address) -> str:
+    """``str(a)``, remembered: formatting an address costs microseconds, and the same
+    addresses come back in every Renew and Reply a trace summarises."""
+    text = _TEXT.get(a)
+    if text is None:
+        if len(_TEXT) >= 65536:
+            _TEXT.clear()
+        text = _TEXT[a] = str(a)
+    return text
+
+
 def _ia_summary(m: Message) -> list[str]:
     out: list[str] = []
     for o in m.options:
         if isinstance(o, IaNa):
-            out.append(f"na:{o.iaid}" + "".join(f" {a.address}" for a in o.addresses))
+            out.append(f"na:{o.iaid}" + "".join(" " + address_text(a.address) for a in o.addresses))
         elif isinstance(o, IaPd):
             out.append(
-                f"pd:{o.iaid}" + "".join(f" {p.prefix}/{p.prefix_length}" for p in o.prefixes)
+                f"pd:{o.iaid}"
+                + "".join(f" {address_text(p.prefix)}/{p.prefix_length}" for p in o.prefixes)
             )
         elif isinstance(o, IaTa):
             out.append(f"ta:{o.iaid}")
@@ -142,7 +158,11 @@ def summary(m: AnyMessage) -> dict[str, Any]:
     """Fields of a ``send``/``recv`` trace event describing a message."""
     if isinstance(m, RelayMessage):
         inner = m.innermost()
-        out: dict[str, Any] = {"msg": m.name, "hops": len(m.levels()), "link": str(m.link_address)}
+        out: dict[str, Any] = {
+            "msg": m.name,
+            "hops": len(m.levels()),
+            "link": address_text(m.link_address),
+        }
         if inner is not None:
             out["inner"] = summary(inner)
         return out
