@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 from dhcp6.constants import RETRANSMISSION, MessageType
 
 from .load import load_topology
+from .matching import match_fields, msg_name
 from .model import CLIENT_KINDS, PEER_KINDS, Topology
 from .run.runtime import LabRuntime
 
@@ -287,36 +288,6 @@ def _num(v: Any) -> str:
     if v is None:
         return "?"
     return f"{v:g}" if isinstance(v, (int, float)) else str(v)
-
-
-def _msg_name(v: Any) -> Any:
-    return v.strip().upper().replace("_", "-") if isinstance(v, str) else v
-
-
-def match_fields(e: dict[str, Any], fields: dict[str, Any]) -> bool:
-    """Each field equal; a callable is a predicate; a string matches inside a list value
-    (``ia="NoAddrsAvail"`` matches ``ia: ["na:1 NoAddrsAvail"]``); ``msg`` also matches a
-    relay message's inner message."""
-    for k, want in fields.items():
-        have = e.get(k, _MISSING)
-        if k == "msg":
-            want = _msg_name(want)
-            inner = e.get("inner") or {}
-            if have != want and inner.get("msg") != want:
-                return False
-            continue
-        if callable(want):
-            if have is _MISSING or not want(have):
-                return False
-        elif isinstance(have, list) and isinstance(want, str):
-            if not any(want in str(x) for x in have):
-                return False
-        elif have != want:
-            return False
-    return True
-
-
-_MISSING = object()
 
 
 def _fields(kw: dict[str, Any]) -> dict[str, Any]:
@@ -906,7 +877,7 @@ class Lab:
 
     def retransmissions(self, node: str, msg: str) -> list[dict[str, Any]]:
         """The node's exchanges of ``msg``: [{"xid", "sends": [events], "intervals": [s]}]."""
-        msg = _msg_name(msg)
+        msg = msg_name(msg)
         groups: dict[str, list[dict[str, Any]]] = {}
         for e in self.events(node, "send", msg=msg):
             if e.get("msg") != msg:
@@ -931,7 +902,7 @@ class Lab:
         ``at_least`` retransmissions must have happened. Returns the intervals checked."""
         __tracebackhide__ = True  # pytest shows the caller's line and our message
         nodes = [node] if isinstance(node, str) else list(node)
-        name = _msg_name(msg)
+        name = msg_name(msg)
         try:
             params = RETRANSMISSION[MessageType[name.replace("-", "_")]]
         except KeyError:

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Network
 from typing import Any
 
-from .handle import WAIT_GRACE, Lab, LabAssertionError, _msg_name, match_fields
+from .handle import WAIT_GRACE, Lab, LabAssertionError
+from .matching import match_fields, msg_name
 
 __all__ = ["EXPECT_WITHIN", "ExpectationFailed", "check_expectations", "run_scenario"]
 
@@ -195,7 +196,7 @@ def _probe(lab: Lab, node: str, check: str, value: Any) -> str | None:
 def _label(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}: {x}" for k, x in v.items()) + "}"
-    return str(_msg_name(v))
+    return str(msg_name(v))
 
 
 def _text(check: str, value: Any) -> str:
