@@ -13,9 +13,11 @@ target and one back to the node's source address, over links and interfaces that
 
 from __future__ import annotations
 
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
+from ..scenario import _count, _items, _label, _seen  # noqa: F401 - one rule for both labs
+from ..scenario import _probe as probe
 from .nodes import SimNode
 from .simulator import Simulator
 
@@ -69,35 +71,6 @@ def reachable(sim: Simulator, src: SimNode, dst: IPv6Address,
 # ---------------------------------------------------------------------------- checks
 
 
-def _count(lab: SimLab, node: str, frm: str) -> int:
-    return sum(
-        1 for e in lab.events(node, "state") if e.get("from") == frm and e.get("to") == "BOUND"
-    )
-
-
-def _seen(lab: SimLab, node: str, want: Any) -> list[dict[str, Any]]:
-    from ..handle import match_fields
-
-    if isinstance(want, dict):
-        f = {k: v for k, v in want.items() if k != "event"}
-        kinds = (want["event"],) if "event" in want else ("send", "recv")
-        return [e for e in lab.events(node) if e.get("event") in kinds and match_fields(e, f)]
-    return [e for e in lab.events(node) if e.get("event") in ("send", "recv")
-            and match_fields(e, {"msg": want})]  # fmt: skip
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _label(v: Any) -> str:
-    from .matching import msg_name
-
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {x}" for k, x in v.items()) + "}"
-    return str(msg_name(v))
-
-
 def _text(check: str, value: Any) -> str:
     if isinstance(value, list):
         return f"{check}: [{', '.join(_label(v) for v in value)}]"
@@ -106,43 +79,6 @@ def _text(check: str, value: Any) -> str:
     if isinstance(value, bool):
         return f"{check}: {'true' if value else 'false'}"
     return f"{check}: {value}"
-
-
-def probe(lab: SimLab, node: str, check: str, value: Any) -> str | None:
-    """None when the expectation holds now, else what was found instead."""
-    if check == "state":
-        st = lab.state(node)
-        return None if st == value else f"its state is {st or 'unknown (no state event)'}"
-    if check == "lease_in":
-        net = IPv6Network(value)
-        leases = lab.leases(node)
-        if any(x.within(net) for x in leases):
-            return None
-        return "its leases are " + (", ".join(x.value for x in leases) if leases else "none")
-    if check in ("renewed", "rebound"):
-        n = _count(lab, node, "RENEW" if check == "renewed" else "REBIND")
-        want = 1 if value is True else (0 if value is False else int(value))
-        if value is False or want == 0:
-            return None if n == 0 else f"it {check} {n} time(s)"
-        return None if n >= want else f"it {check} {n} time(s)"
-    if check == "seen":
-        missing = [_label(w) for w in _items(value) if not _seen(lab, node, w)]
-        return None if not missing else "never saw " + ", ".join(missing)
-    if check == "reachable":
-        bad = []
-        leases = [x for x in lab.leases(node) if x.kind == "na"]
-        src = leases[0].value if leases else None
-        for target in _items(value):
-            try:
-                r = lab.ping(node, target, count=1, timeout=1.0, source=src)
-            except AssertionError as e:
-                bad.append(f"{target}: {str(e).splitlines()[0]}")
-                continue
-            if not r.ok:
-                bad.append(f"{target} ({r.dst}) did not answer" + (f" from {src}" if src else "")
-                           + f" ({r.output.split('(simulated: ')[-1].rstrip(')')})")  # fmt: skip
-        return None if not bad else "; ".join(bad)
-    raise ValueError(f"unknown expectation {check!r}")
 
 
 def _negative(x: dict[str, Any]) -> bool:
