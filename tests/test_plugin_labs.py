@@ -273,7 +273,15 @@ def test_lab_capture_cli(lab_factory, tmp_path):
 def pair(tmp_path: Path, lab_factory, impairment: str = ""):
     f = tmp_path / "pair.yaml"
     f.write_text(P2P_LAB.replace("{impairment}", impairment))
-    return lab_factory(f)
+    lab = lab_factory(f)
+    # Permanent neighbour entries: the loss rule also drops neighbour discovery, and a
+    # failed resolution loses pings the rule itself did not drop — measure the rule alone.
+    macs = {n: json.loads(lab.exec(n, "ip -j link show dev eth0", check=True).stdout)[0]["address"]
+            for n in ("a", "b")}  # fmt: skip
+    for n, peer in (("a", "b"), ("b", "a")):
+        lab.exec(n, f"ip -6 neigh replace {lab.address(peer)} lladdr {macs[peer]} dev eth0 nud permanent",
+                 check=True)  # fmt: skip
+    return lab
 
 
 def test_loss_on_one_interface_measured_by_ping(tmp_path, lab_factory):
