@@ -30,7 +30,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dhcp6.constants import RETRANSMISSION, MessageType
+from dhcp6.control import request
 
 from .load import load_topology
 from .matching import match_fields, msg_name
@@ -716,17 +716,7 @@ class Lab:
         if run.node.kind != "dhcp6-server" or not path:
             raise ValueError(f"{server} is a {run.node.kind}: only a running dhcp6-server has a "
                              "control socket")  # fmt: skip
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(path)
-            s.sendall(json.dumps(req).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                buf += chunk
-        return json.loads(buf or b"{}")
+        return request(path, req, timeout)
 
     def reconfigure(self, server: str, client: str | Iterable[str] | None = None, *,
                     msg: str = "renew", check: bool = True) -> dict[str, Any]:  # fmt: skip

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
+
+from ..control import request
 
 HELP = "make a running dhcp6 server send authenticated Reconfigure messages"
 EPILOG = """examples:
@@ -42,21 +43,11 @@ def run(args: argparse.Namespace) -> int:
     req = {"cmd": "reconfigure", "msg": args.msg, "clients": args.client or [],
            "all": args.all, "subnet": args.subnet}  # fmt: skip
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(args.control)
-            s.sendall(json.dumps(req).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
+        answer = request(args.control, req)
     except OSError as e:
         print(f"dhcp6 reconfigure: --control {args.control}: {e.strerror or e}; "
               "is the server running with --control?", file=sys.stderr)  # fmt: skip
         return 2
-    answer = json.loads(buf or b"{}")
     if args.json:
         print(json.dumps(answer))
     if not answer.get("ok"):

@@ -57,6 +57,7 @@ from ipaddress import IPv6Address
 from typing import Any
 
 from .netns import DriverError, run_in_netns
+from .netns import where as _where
 
 __all__ = [
     "IFA_F_DADFAILED",
@@ -226,10 +227,6 @@ def _ext_ack_message(flags: int, payload: bytes) -> str:
     off = 4 + (_NLMSGHDR.size if flags & NLM_F_CAPPED else _NLMSGHDR.unpack_from(payload, 4)[0])
     msg = _attrs(payload, (off + 3) & ~3).get(NLMSGERR_ATTR_MSG, b"")
     return msg.split(b"\0", 1)[0].decode(errors="replace")
-
-
-def _where(netns: str | None) -> str:
-    return f"namespace {netns}" if netns else "the current namespace"
 
 
 def _open_rtnl_here(

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["NETNS_RUN_DIR", "DriverError", "NetnsError", "netns_path", "run_in_netns"]
+__all__ = ["NETNS_RUN_DIR", "DriverError", "NetnsError", "netns_path", "run_in_netns", "where"]
 
 NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -169,6 +169,11 @@ class _Worker:
 
 
 _worker = _Worker()
+
+
+def where(netns: str | None) -> str:
+    """How errors name a namespace."""
+    return f"namespace {netns}" if netns else "the current namespace"
 
 
 def run_in_netns(netns: str | None, fn: Callable[..., T], *args: Any) -> T:

@@ -62,6 +62,7 @@ from ipaddress import IPv6Address
 from typing import Any
 
 from .netns import DriverError, run_in_netns
+from .netns import where as _where
 
 __all__ = [
     "MAX_BATCH",
@@ -213,10 +214,6 @@ def _socket_owner(inode: int) -> str:
                     comm = "?"
                 return f"pid {entry.name} ({comm})"
     return "an unknown process"
-
-
-def _where(netns: str | None) -> str:
-    return f"namespace {netns}" if netns else "the current namespace"
 
 
 def _interfaces_here() -> dict[str, int]:

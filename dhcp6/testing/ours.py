@@ -7,7 +7,6 @@ test's, processes are ended by pid, readiness is a bound UDP port, waits are bou
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..constants import CLIENT_PORT, SERVER_PORT
+from ..control import request
 from .peers import LabLike, PeerProcess, _launch, _prepare_run_dir, _wait_port
 
 _POLL = 0.02
@@ -55,17 +55,7 @@ def start_dhcp6_server(
 
 def control(path: str | Path, cmd: str, timeout: float = 5.0, **args: Any) -> dict[str, Any]:
     """One request on a daemon's control socket."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(path))
-        s.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
+    return request(path, {"cmd": cmd, **args}, timeout)
 
 
 def events(path: str | Path) -> list[dict[str, Any]]:
