@@ -609,3 +609,28 @@ def test_every_transition_in_the_table_is_taken_and_nothing_else(monkeypatch):
     table = {(t.source, t.target, t.event) for t in TRANSITIONS}
     assert table - seen == set()
     assert seen - table == set()
+
+
+def test_message_received_is_packet_received_after_decode():
+    """A driver that decodes a datagram once (the simulator) gets the same actions."""
+    import copy
+
+    from dhcp6.wire import decode
+
+    from .client_sim import CLIENT_LL, MCAST, SERVER_LL
+
+    sim = Sim(rand=FixedRand(0.5)).start()
+    sim.until_state(RENEW)
+    _, renew = sim.sent[-1]
+    server_actions = sim.servers[0].packet_received(
+        renew.encode(), CLIENT_LL, MCAST, "eth0", sim.now
+    )
+    (reply,) = [a.message for a in server_actions if isinstance(a, Send)]
+    data = reply.encode()
+    a, b = copy.deepcopy(sim.client), copy.deepcopy(sim.client)
+    got_a = a.packet_received(data, SERVER_LL, CLIENT_LL, "eth0", sim.now)
+    got_b = b.message_received(decode(data), SERVER_LL, CLIENT_LL, "eth0", sim.now)
+    assert got_a == got_b and a.state == b.state == BOUND
+    bad = a.packet_received(b"\x07\x00", SERVER_LL, CLIENT_LL, "eth0", sim.now)
+    (drop,) = bad
+    assert drop.fields["reason"].startswith("malformed")

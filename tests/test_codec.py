@@ -188,3 +188,21 @@ def test_deep_option_nesting_is_a_parse_error_not_a_recursion_error():
         body = struct.pack("!HHI", 4, 4 + len(body), 0) + body
     with pytest.raises(ParseError, match="nested deeper"):
         decode(b"\x07\x00\x00\x00" + body)
+
+
+def test_summary_of_the_same_message_again_is_a_fresh_equal_dict():
+    """summary() remembers the last message (a multicast reaches several engines): each
+    caller still gets its own dict, and another message is summarised afresh."""
+    from ipaddress import IPv6Address
+
+    from dhcp6.wire import ClientId, DuidLL, IaAddress, IaNa, Message
+    from dhcp6.wire.describe import summary
+
+    ia = IaNa(1, 0, 0, (IaAddress(IPv6Address("2001:db8::5"), 0, 0),))
+    m = Message(5, 0xABCDEF, (ClientId(DuidLL(1, b"\x02" * 6)), ia))
+    first = summary(m)
+    assert first == {"msg": "RENEW", "xid": "abcdef", "ia": ["na:1 2001:db8::5"]}
+    first["msg"] = "changed by a caller"
+    again = summary(m)
+    assert again == {"msg": "RENEW", "xid": "abcdef", "ia": ["na:1 2001:db8::5"]}
+    assert summary(Message(7, 0xABCDEF, (ia,)))["msg"] == "REPLY"

@@ -52,3 +52,56 @@ def test_mutated_messages_decode_or_raise_parse_error(msg, data):
     except ParseError:
         return
     assert m.encode() == bytes(wire)
+
+
+def _outcome(data: bytes, memo: dict | None):
+    """What decode gives for ``data``: the message, or the ParseError's text and offset."""
+    try:
+        return decode(data, memo=memo)
+    except ParseError as e:
+        return ("ParseError", str(e), e.offset)
+
+
+_MEMO: dict = {}  # shared across examples, as the simulator shares one across a run
+
+
+@given(message, st.data())
+def test_decode_memo_gives_what_decode_gives(msg, data):
+    """The option memo (dhcp6.wire.decode(memo=…)) changes nothing: the same message, or
+    the same ParseError, for valid, mutated and repeated datagrams."""
+    wire = bytearray(msg.encode())
+    if data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(wire) - 1))
+        wire[i] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        wire = wire[: data.draw(st.integers(0, len(wire)))]
+    wire = bytes(wire)
+    plain = _outcome(wire, None)
+    assert _outcome(wire, _MEMO) == plain
+    assert _outcome(wire, _MEMO) == plain  # the second time from the memo
+    got = _outcome(wire, _MEMO)
+    if not isinstance(got, tuple):
+        assert got.encode() == wire
+        assert type(got) is type(plain)
+
+
+def test_decode_memo_shares_equal_options_and_stays_bounded(monkeypatch):
+    from ipaddress import IPv6Address
+
+    import dhcp6.wire.options as options
+    from dhcp6.wire import ClientId, DuidLL, ElapsedTime, IaAddress, IaNa, Message, ServerId
+
+    renew = Message(5, 0x12E06A, (
+        ClientId(DuidLL(1, bytes.fromhex("ca6d8a219045"))),
+        ServerId(DuidLL(1, bytes.fromhex("a672613b4000"))),
+        ElapsedTime(0),
+        IaNa(1, 0, 0, (IaAddress(IPv6Address("2001:db8:1::1:0"), 0, 0),)),
+    )).encode()  # fmt: skip
+    memo: dict = {}
+    a, b = decode(renew, memo=memo), decode(renew, memo=memo)
+    assert a == b == decode(renew)
+    assert all(x is y for x, y in zip(a.options, b.options, strict=True))  # shared values
+    monkeypatch.setattr(options, "MEMO_MAX", 3)
+    small: dict = {}
+    assert decode(renew, memo=small) == a  # four options through a memo that holds three
+    assert 0 < len(small) <= 3

@@ -8,7 +8,7 @@ import pytest
 
 from dhcp6.constants import MessageType as M
 from dhcp6.constants import OptionCode, StatusCode
-from dhcp6.engine.actions import CommitLease, RemoveLease, Send, SetTimer
+from dhcp6.engine.actions import CommitLease, RemoveLease, Send, SetTimer, Trace
 from dhcp6.engine.server_table import HANDLING, transitions
 from dhcp6.leases.model import DECLINED
 from dhcp6.wire import (
@@ -23,11 +23,13 @@ from dhcp6.wire import (
     RelayMsg,
     ServerId,
     UnknownOption,
+    decode,
 )
 
 from .server_helpers import (
     CONFIG,
     LL,
+    MCAST,
     SERVER_DUID,
     A,
     client,
@@ -403,3 +405,37 @@ def test_restore_keeps_bindings():
 def test_ia_address_options_are_typed():
     ia = IaNa(1, 0, 0, (IaAddress(A("2001:db8:1::5"), 1, 2),))
     assert isinstance(ia.addresses[0].address, IPv6Address)
+
+
+# ---------------------------------------------------------------- message_received
+def test_message_received_is_packet_received_after_decode():
+    """A driver may decode once and hand the message to several engines (a multicast
+    reaching two servers): each gets what packet_received would have given it."""
+    by_bytes, by_msg, other = engine(), engine(), engine()  # `other` shares the messages
+    unicast = A("2001:db8:1::1")
+    script = [
+        (msg(M.SOLICIT, 1, na(1), pd(2), oro(23, 24)), MCAST),
+        (Message(M.REQUEST, 2, (ClientId(client(1)), ServerId(SERVER_DUID), na(1), pd(2))), MCAST),
+        (msg(M.RENEW, 1, na(1, "2001:db8:1::100", "2001:db8:9::1"), pd(2), server=True), MCAST),
+        (msg(M.REBIND, 1, na(1, "2001:db8:1::100"), na(5, "2001:db8:1::150")), MCAST),
+        (msg(M.RENEW, 2, na(1, "2001:db8:1::100"), server=True), MCAST),  # no binding
+        (Message(M.RENEW, 1, (ClientId(client(1)), ServerId(client(99)), na(1))), MCAST),
+        (msg(M.CONFIRM, 1, na(1, "2001:db8:1::100")), MCAST),
+        (Message(M.INFORMATION_REQUEST, 9, (oro(23, 24, 83, 32),)), MCAST),
+        (msg(M.SOLICIT, 3, na()), unicast),
+        (relay(msg(M.SOLICIT, 4, na()), link="2001:db8:2::1", iid=b"eth1"), unicast),
+        (msg(M.DECLINE, 1, na(5, "2001:db8:1::150"), server=True), MCAST),
+        (msg(M.RELEASE, 1, na(1, "2001:db8:1::100"), pd(2), server=True), MCAST),
+        *((m, MCAST) for m, _ in DROPS.values() if not isinstance(m, bytes)),
+    ]
+    for i, (m, dst) in enumerate(script):
+        data = m.encode()
+        want = by_bytes.packet_received(data, LL, dst, "eth0", float(i))
+        decoded = decode(data)
+        got = by_msg.message_received(decoded, LL, dst, "eth0", float(i))
+        assert got == want, m
+        # the same decoded object again, for another engine: nothing of it was changed
+        assert other.message_received(decoded, LL, dst, "eth0", float(i)) == want
+        fields = [list(a.fields) for a in got if isinstance(a, Trace)]
+        assert fields == [list(a.fields) for a in want if isinstance(a, Trace)]  # key order
+    assert by_msg.stats == by_bytes.stats and by_msg.table.leases == by_bytes.table.leases

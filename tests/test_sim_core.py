@@ -432,3 +432,41 @@ def test_a_stream_sink():
     sim.run_until(3)
     trace.flush()
     assert buf.getvalue().count("\n") == trace.lines > 5
+
+
+# ---------------------------------------------------------------------------- costs
+
+
+def test_a_datagram_is_decoded_once_however_many_receive_it(monkeypatch):
+    """Two servers on the LAN: each multicast reaches both, one decode serves them."""
+    import lab.sim.network as network
+
+    two = load_topology_text(LAN.replace("  c{{ i }}:", "  s2:\n    kind: dhcp6-server\n"
+                             "    config: {subnets: [{prefix: '2001:db8:1::/64', interface: eth0,"
+                             " pools: ['2001:db8:1::200-2001:db8:1::2ff']}]}\n  c{{ i }}:", 1)
+                             .replace("members: [s1:eth0", "members: [s1:eth0, s2:eth0"),
+                             "two.yaml", {"clients": 1})  # fmt: skip
+    decoded = []
+    real = network.decode
+    monkeypatch.setattr(
+        network, "decode", lambda data, **kw: decoded.append(data) or real(data, **kw)
+    )
+    sim, trace = run(two, 3.0)
+    assert of(trace, "c1", "state", to="BOUND")
+    solicits = [d for d in decoded if d[0] == 1]
+    assert len(solicits) == len(of(trace, "c1", "send", msg="SOLICIT"))  # once, not per server
+    assert of(trace, "s1", "recv", msg="SOLICIT") and of(trace, "s2", "recv", msg="SOLICIT")
+    assert len(decoded) == sim.net.stats["sent"]
+
+
+def test_running_events_leaves_the_garbage_collector_as_it_was():
+    import gc
+
+    before = gc.get_threshold()
+    sim, _ = run(lan(), 5.0)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    sim.call_at(6.0, lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        sim.run_until(7.0)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.isenabled()

@@ -51,7 +51,7 @@ from ..wire import (
     SolMaxRt,
     decode,
 )
-from ..wire.describe import summary
+from ..wire.describe import address_text, summary
 from . import rkap
 from .actions import (
     Action,
@@ -88,6 +88,8 @@ T1 = "t1"
 T2 = "t2"
 REFRESH = "refresh"  # stateless: information refresh time
 VALID = "valid:"  # + lease key: a lease's valid lifetime ends
+_ALL_DHCP_TEXT = str(ALL_DHCP_RELAY_AGENTS_AND_SERVERS)  # formatting an address costs µs
+_ELAPSED_ZERO = ElapsedTime(0)  # every first transmission's (options are immutable values)
 
 
 @dataclass(frozen=True)
@@ -118,14 +120,15 @@ class ClientLease:
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.address}/{self.prefixlen}"
+        return f"{self.kind}:{address_text(self.address)}/{self.prefixlen}"
 
     @property
     def expires(self) -> float:
         return float("inf") if self.valid == INFINITY else self.since + self.valid
 
     def text(self) -> str:
-        return str(self.address) if self.kind == "na" else f"{self.address}/{self.prefixlen}"
+        a = address_text(self.address)
+        return a if self.kind == "na" else f"{a}/{self.prefixlen}"
 
 
 @dataclass
@@ -175,6 +178,9 @@ class ClientEngine:
         self.reconfigure_key: bytes | None = None  # RKAP key from our server (§20.4)
         self.replay: int = -1  # the highest replay counter seen from the server
         self._na = config.na_iaids or tuple(range(1, config.ia_na + 1))
+        self._oros: dict[int, OptionRequest] = {}
+        self._server_id: ServerId | None = None
+        self._server_text: tuple[Duid | None, str] = (None, "")
         self._pd = config.pd_iaids or tuple(range(1, config.ia_pd + 1))
 
     # ------------------------------------------------------------------ views
@@ -304,12 +310,16 @@ class ClientEngine:
             if ex.params.mrd and ex.deadline is None:
                 ex.deadline = now + ex.params.mrd
         msg = self._build(ex, now)
-        mrt = {MessageType.SOLICIT: self.sol_max_rt,
-               MessageType.INFORMATION_REQUEST: self.inf_max_rt}.get(ex.msg_type)  # fmt: skip
+        t = ex.msg_type
+        mrt = (
+            self.sol_max_rt if t == MessageType.SOLICIT
+            else self.inf_max_rt if t == MessageType.INFORMATION_REQUEST
+            else None
+        )  # fmt: skip
         ex.rt = ex.next_rt(self.rand, mrt)
         ex.count += 1
         out.append(Send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT, self.config.iface))
-        self._trace(out, "send", **summary(msg), to=str(ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
+        self._trace(out, "send", **summary(msg), to=_ALL_DHCP_TEXT,
                     iface=self.config.iface, attempt=ex.count, rt=round(ex.rt, 6))  # fmt: skip
         at = now + ex.rt
         if ex.deadline is not None:
@@ -320,8 +330,9 @@ class ClientEngine:
         t = ex.msg_type
         opts: list[Option] = [self.client_id]
         if t in (MessageType.REQUEST, MessageType.RENEW, MessageType.RELEASE, MessageType.DECLINE):
-            opts.append(ServerId(self.s.server))  # type: ignore[arg-type]
-        opts.append(ElapsedTime(ex.elapsed_centiseconds(now)))
+            opts.append(self._server_option())
+        elapsed = ex.elapsed_centiseconds(now)
+        opts.append(_ELAPSED_ZERO if elapsed == 0 else ElapsedTime(elapsed))
         if t == MessageType.SOLICIT:
             opts += self._solicit_ias()
             if self.config.rapid_commit:
@@ -330,15 +341,36 @@ class ClientEngine:
             opts += self._ia_opts
         if t in (MessageType.SOLICIT, MessageType.REQUEST, MessageType.RENEW, MessageType.REBIND,
                  MessageType.INFORMATION_REQUEST):  # fmt: skip
+            opts.append(self._oro(t))
+            if self.config.reconfigure_accept:
+                opts.append(ReconfigureAccept())
+        return Message(t, ex.xid, tuple(opts))
+
+    def _oro(self, t: int) -> OptionRequest:
+        """The Option Request option for message type ``t`` (made once per type)."""
+        o = self._oros.get(t)
+        if o is None:
             oro = list(self.config.oro)
             if t == MessageType.SOLICIT:
                 oro.append(OptionCode.SOL_MAX_RT)
             if t == MessageType.INFORMATION_REQUEST:
                 oro += [OptionCode.INFORMATION_REFRESH_TIME, OptionCode.INF_MAX_RT]
-            opts.append(OptionRequest(tuple(dict.fromkeys(oro))))
-            if self.config.reconfigure_accept:
-                opts.append(ReconfigureAccept())
-        return Message(t, ex.xid, tuple(opts))
+            o = self._oros[t] = OptionRequest(tuple(dict.fromkeys(oro)))
+        return o
+
+    def _server_option(self) -> ServerId:
+        """Server-ID of the chosen server (one option object per server DUID)."""
+        server = self.s.server
+        if self._server_id is None or self._server_id.duid is not server:
+            self._server_id = ServerId(server)  # type: ignore[arg-type]
+        return self._server_id
+
+    def _server_hex(self) -> str:
+        """The chosen server's DUID in hex (traced in every Reply's events; made once)."""
+        server = self.s.server
+        if self._server_text[0] is not server:
+            self._server_text = (server, server.hex() if server is not None else "")
+        return self._server_text[1]
 
     def _solicit_ias(self) -> list[Option]:
         out: list[Option] = [IaNa(i, 0, 0) for i in self._na]
@@ -378,16 +410,23 @@ class ClientEngine:
     # ------------------------------------------------------------------ receiving
     def packet_received(self, data: bytes, src: IPv6Address, dst: IPv6Address | None,
                         iface: str, now: float) -> list[Action]:  # fmt: skip
-        out: list[Action] = []
         try:
             msg = decode(data)
         except ParseError as e:
+            out: list[Action] = []
             self._drop(out, f"malformed: {e}", peer=str(src))
             return out
+        return self.message_received(msg, src, dst, iface, now)
+
+    def message_received(self, msg: Message | RelayMessage, src: IPv6Address,
+                         dst: IPv6Address | None, iface: str, now: float) -> list[Action]:  # fmt: skip
+        """A datagram already decoded (``packet_received`` after ``decode``): a driver
+        that delivers one datagram to several engines decodes it once."""
+        out: list[Action] = []
         if isinstance(msg, RelayMessage):
             self._drop(out, "relay message on the client port", msg=msg.name)
             return out
-        self._trace(out, "recv", **summary(msg), peer=str(src), iface=iface)
+        self._trace(out, "recv", **summary(msg), peer=address_text(src), iface=iface)
         if msg.msg_type == MessageType.RECONFIGURE:
             self._reconfigure(out, msg, dst, now)
             return out
@@ -589,7 +628,7 @@ class ClientEngine:
         event = {MessageType.SOLICIT: "Reply with Rapid Commit"}.get(
             t, "Reply with leases" if t == MessageType.REQUEST else "Reply"
         )
-        self._goto(out, BOUND, event, now, server=msg.server_id.hex())  # type: ignore[union-attr]
+        self._goto(out, BOUND, event, now, server=self._server_hex())
         self._arm_timers(out, now)
 
     def _apply_ias(self, out: list[Action], msg: Message, t: int, now: float) -> bool:
@@ -626,7 +665,7 @@ class ClientEngine:
                 if pref > valid:
                     self._drop(out, f"{addr} has preferred > valid; ignored", msg=msg.name)
                     continue
-                key = f"{kind}:{addr}/{plen}"
+                key = f"{kind}:{address_text(addr)}/{plen}"
                 old = self.s.leases.get(key)
                 if valid == 0:
                     if old is not None:
@@ -651,7 +690,7 @@ class ClientEngine:
                 first = IPv6Network((x.address, x.prefixlen)).network_address + 1
                 out.append(ConfigureAddress(first, 64, x.preferred, x.valid, cfg.downstream))
         key = "address" if x.kind == "na" else "prefix"
-        server = self.s.server.hex() if self.s.server else None
+        server = self._server_hex() if self.s.server else None
         self._trace(out, "lease", action=action, **{key: x.text()}, preferred=x.preferred,
                     valid=x.valid, t1=t1, t2=t2, server=server, iaid=x.iaid)  # fmt: skip
         if x.valid != INFINITY:

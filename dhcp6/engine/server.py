@@ -1,9 +1,10 @@
 """Sans-IO DHCPv6 server engine (RFC 9915 §16, §18.3, relayed traffic per §19.3).
 
-Inputs: ``packet_received(data, src, dst, iface, now)``, ``timer_fired(name, now)``,
-``restore(leases)``. Outputs: lists of :mod:`~dhcp6.engine.actions`. The lease table in
-memory is the truth about bindings; ``CommitLease``/``RemoveLease`` actions tell the
-driver what to make durable before it sends the ``Send`` actions that follow them.
+Inputs: ``packet_received(data, src, dst, iface, now)`` (or ``message_received`` with the
+message already decoded), ``timer_fired(name, now)``, ``restore(leases)``. Outputs: lists
+of :mod:`~dhcp6.engine.actions`. The lease table in memory is the truth about bindings;
+``CommitLease``/``RemoveLease`` actions tell the driver what to make durable before it
+sends the ``Send`` actions that follow them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from ..wire import (
     DnsServers,
     DomainList,
     Duid,
+    DuidEN,
+    DuidLL,
+    DuidLLT,
+    DuidUnknown,
+    DuidUUID,
     IaAddress,
     IaNa,
     IaPd,
@@ -57,7 +63,7 @@ from ..wire import (
     decode,
     duid_from_bytes,
 )
-from ..wire.describe import summary
+from ..wire.describe import address_text, summary
 from . import rkap
 from .actions import (
     Action,
@@ -78,6 +84,19 @@ RECONF_TYPES = {
     "rebind": MessageType.REBIND,
     "information-request": MessageType.INFORMATION_REQUEST,
 }
+# §16: these must not carry a Server-ID; the other client messages (but Information-request)
+# must carry ours.
+NO_SERVER_ID = frozenset({MessageType.SOLICIT, MessageType.CONFIRM, MessageType.REBIND})
+IA_CODES = frozenset({OptionCode.IA_NA, OptionCode.IA_TA, OptionCode.IA_PD})
+# Members the per-message path names, looked up once (an Enum class attribute costs about
+# 0.1 µs a lookup, several times per message).
+_CLIENTID, _SERVERID = OptionCode.CLIENTID, OptionCode.SERVERID
+_SOLICIT, _REQUEST, _REBIND = MessageType.SOLICIT, MessageType.REQUEST, MessageType.REBIND
+_REPLY, _INFORMATION_REQUEST = MessageType.REPLY, MessageType.INFORMATION_REQUEST
+NO_OPTIONS = OptionValues()
+# The codec's DUID classes: equal fields are equal wire forms and unequal ones unequal (each
+# type's fields are fixed-width but the last), so two of one class compare without encoding.
+FIELD_DUIDS = frozenset({DuidLLT, DuidEN, DuidLL, DuidUUID, DuidUnknown})
 
 
 @dataclass(slots=True)
@@ -102,6 +121,69 @@ class Ctx:
     subnet: Subnet | None
     now: float
     actions: list[Action]
+    peer: str = ""  # str(src) for traces ("" when not tracing)
+    client_option: Option | None = None  # the message's Client-ID option, echoed in replies
+    facts: Facts | None = None  # of ``subnet`` (None when it is None)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What handling asks of a configured subnet, worked out once per ``configure``.
+
+    Subnet.name is str(prefix), ``address in prefix`` and ``Lifetimes.timers()`` cost
+    microseconds each, and a Renew would ask each of them several times.
+    """
+
+    name: str
+    network: int  # the prefix as integers: ``a & mask == network`` is ``a in prefix``
+    mask: int
+    pd: tuple[tuple[int, int, int], ...]  # (network, mask, delegated length) per pd pool
+    timing: Timing
+    has_options: bool  # any option value configured (else a reply never reads the ORO)
+
+    @classmethod
+    def of(cls, s: Subnet, config: ServerConfig) -> Facts:
+        pd = tuple(
+            (int(p.prefix.network_address), int(p.prefix.netmask), p.delegated_length)
+            for p in s.pd_pools
+        )
+        timing = Timing.of(config.lifetimes_for(s))
+        return cls(
+            s.name,
+            int(s.prefix.network_address),
+            int(s.prefix.netmask),
+            pd,
+            timing,
+            s.options != NO_OPTIONS,
+        )
+
+    def on_link(self, a: IPv6Address) -> bool:
+        """``a in subnet.prefix``."""
+        return int(a) & self.mask == self.network
+
+    def in_pd_pool(self, a: IPv6Address, plen: int | None = None) -> bool:
+        """``a`` lies in a pd pool (delegated with that pool's length, if ``plen`` is given)."""
+        v = int(a)
+        return any(v & m == n and (plen is None or plen == dl) for n, m, dl in self.pd)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Lifetimes and the T1/T2 that go with them (RFC 9915 §21.4)."""
+
+    lifetimes: Lifetimes
+    t1: int
+    t2: int
+
+    @classmethod
+    def of(cls, lt: Lifetimes) -> Timing:
+        return cls(lt, *lt.timers())
+
+
+def _text(a: IPv6Address) -> str:
+    """``str(a)``: remembered for a plain IPv6Address without a scope (its str costs
+    microseconds); other classes (the drivers' remember their text) are asked."""
+    return address_text(a) if a.__class__ is IPv6Address and a.scope_id is None else str(a)
 
 
 def _ends(now: float, valid: int) -> float:
@@ -132,6 +214,8 @@ class ServerEngine:
         self.seen: dict[bytes, tuple[IPv6Address, str, RelayMessage | None]] = {}
         self.reconfiguring: dict[bytes, Pending] = {}
         self.duid_bytes = duid.encode()
+        # a Server-ID's DUID of this class is compared field by field (see _ours)
+        self._duid_class = duid.__class__ if duid.__class__ in FIELD_DUIDS else None
         self.server_id = ServerId(duid)
         self.trace = trace
         self.table = LeaseTable()
@@ -159,9 +243,10 @@ class ServerEngine:
             ]
         self._by_iface = {s.interface: s for s in config.subnets if s.interface}
         self._by_iid = {s.interface_id: s for s in config.subnets if s.interface_id}
-        # Subnet.name is str(prefix), a few µs a call: computed once per configured subnet
-        # (keyed by id: the config holds every subnet alive until the next configure).
-        self._names = {id(s): s.name for s in config.subnets}
+        # Worked out once per configured subnet (keyed by id: the config holds every subnet
+        # alive until the next configure); see Facts.
+        self._facts = {id(s): Facts.of(s, config) for s in config.subnets}
+        self._timing = Timing.of(config.lifetimes)  # where no subnet serves the link
 
     def restore(self, leases: Iterable[Lease]) -> int:
         """Load bindings kept by the lease store (at start, after a crash)."""
@@ -207,28 +292,41 @@ class ServerEngine:
     def packet_received(
         self, data: bytes, src: IPv6Address, dst: IPv6Address | None, iface: str, now: float
     ) -> list[Action]:
-        actions: list[Action] = []
         try:
             msg = decode(data)
         except ParseError as e:
-            self._drop(actions, f"malformed: {e}", peer=str(src))
+            actions: list[Action] = []
+            self._drop(actions, f"malformed: {e}", peer=_text(src))
             return actions
-        if self.trace:
-            actions.append(Trace("recv", {**summary(msg), "peer": str(src), "iface": iface}))
+        return self.message_received(msg, src, dst, iface, now)
+
+    def message_received(
+        self, msg: AnyMessage, src: IPv6Address, dst: IPv6Address | None, iface: str, now: float
+    ) -> list[Action]:
+        """A decoded message arrived: what ``packet_received`` does after ``decode``.
+
+        Decoded messages are immutable, so a driver may decode a datagram once and hand
+        the same message to every engine it reaches (a multicast heard by two servers).
+        """
+        actions: list[Action] = []
+        trace = self.trace
+        peer = _text(src) if trace else ""
+        if trace:
+            actions.append(Trace("recv", {**summary(msg), "peer": peer, "iface": iface}))
         relay: RelayMessage | None = None
         if isinstance(msg, RelayMessage):
             if msg.msg_type != MessageType.RELAY_FORW:
-                self._drop(actions, "Relay-reply is for relay agents", msg=msg.name)
+                self._drop_msg(actions, "Relay-reply is for relay agents", msg.name)
                 return actions
             relay = msg
             inner = msg.innermost()
             if not isinstance(inner, Message):
-                self._drop(actions, "Relay-forward without a client message", msg=msg.name)
+                self._drop_msg(actions, "Relay-forward without a client message", msg.name)
                 return actions
             msg = inner
-        elif dst is not None and not dst.is_multicast:
+        elif dst is not None and int(dst) >> 120 != 0xFF:  # not ff00::/8 (dst.is_multicast)
             # RFC 9915 §16: servers should not accept unicast traffic from clients.
-            self._drop(actions, "unicast from a client (RFC 9915 §16)", msg=msg.name)
+            self._drop_msg(actions, "unicast from a client (RFC 9915 §16)", msg.name)
             return actions
         handling = HANDLING.get(msg.msg_type)  # type: ignore[call-overload]
         if handling is None:
@@ -238,59 +336,74 @@ class ServerEngine:
                 in (MessageType.ADVERTISE, MessageType.REPLY, MessageType.RECONFIGURE)
                 else "unknown message type"
             )
-            self._drop(actions, reason, msg=message_name(msg.msg_type))
+            self._drop_msg(actions, reason, message_name(msg.msg_type))
             return actions
-        cid = msg.client_id
-        ctx = Ctx(msg, cid.encode() if cid else b"", src, iface, relay, None, now, actions)
+        cid_option = msg.option(_CLIENTID)
+        cid = cid_option.duid if isinstance(cid_option, ClientId) else None
+        reason = self._invalid(msg, cid is not None, msg.option(_SERVERID))
+        if reason is not None:  # the other server's Renew ends here: keep it cheap
+            self._drop_msg(actions, reason, msg.name)
+            return actions
+        # a DUID's wire form is never empty: b"" stands for "no Client-ID"
+        ctx = Ctx(msg, b"" if cid is None else cid.encode(), src, iface, relay, None, now,
+                  actions, peer, cid_option)  # fmt: skip
         try:
-            self._validate(ctx)
-            ctx.subnet = self._select_subnet(ctx)
+            s = ctx.subnet = (
+                self._by_iface.get(iface) if relay is None else self._select_subnet(ctx)
+            )
+            if s is not None:
+                ctx.facts = self._facts_of(s)
             reply, seed = getattr(self, handling.handler)(ctx)
         except Drop as d:
-            self._drop(actions, d.reason, msg=msg.name)
+            self._drop_msg(actions, d.reason, msg.name)
             return actions
-        if ctx.duid:
-            self.seen[ctx.duid] = (src, iface, relay)
-        if msg.msg_type in RECONFIGURE_ANSWERS and ctx.duid in self.reconfiguring:
-            del self.reconfiguring[ctx.duid]
-            actions.append(CancelTimer(RECONF + ctx.duid.hex()))
+        duid = ctx.duid
+        if duid:
+            self.seen[duid] = (src, iface, relay)
+        pending = self.reconfiguring
+        if pending and msg.msg_type in RECONFIGURE_ANSWERS and duid in pending:
+            del pending[duid]
+            actions.append(CancelTimer(RECONF + duid.hex()))
             seed = RECONFIGURE_REPLY
         self.stats[seed] = self.stats.get(seed, 0) + 1
-        if self.trace:
-            actions.append(
-                Trace("state", {"seed": seed, "msg": msg.name, "client": ctx.duid.hex()})
-            )
+        if trace:
+            actions.append(Trace("state", {"seed": seed, "msg": msg.name, "client": duid.hex()}))
         if reply is not None:
             actions.append(self._send(ctx, reply))
         return actions
 
     # ------------------------------------------------------------------ §16 validation
-    def _validate(self, ctx: Ctx) -> None:
-        m, t = ctx.msg, ctx.msg.msg_type
-        sid = m.option(OptionCode.SERVERID)
-        theirs = (
-            sid is not None and isinstance(sid, ServerId) and sid.duid.encode() != self.duid_bytes
-        )
-        if t == MessageType.INFORMATION_REQUEST:
-            if theirs:
-                raise Drop("Server-ID does not match ours")
-            if any(
-                o.code in (OptionCode.IA_NA, OptionCode.IA_TA, OptionCode.IA_PD) for o in m.options
-            ):
-                raise Drop("Information-request carries an IA option")
-            return
-        if not ctx.duid:
-            raise Drop("no Client-ID")
-        if t in (MessageType.SOLICIT, MessageType.CONFIRM, MessageType.REBIND):
+    def _invalid(self, m: Message, has_client_id: bool, sid: Option | None) -> str | None:
+        """Why ``m`` must be dropped (§16), or None. ``sid``: its first Server-ID option."""
+        t = m.msg_type
+        if t == _INFORMATION_REQUEST:
+            if sid is not None and not self._ours(sid):
+                return "Server-ID does not match ours"
+            if any(o.code in IA_CODES for o in m.options):
+                return "Information-request carries an IA option"
+            return None
+        if not has_client_id:
+            return "no Client-ID"
+        if t in NO_SERVER_ID:
             if sid is not None:
-                raise Drop(f"{m.name} carries a Server-ID")
+                return f"{m.name} carries a Server-ID"
         elif sid is None:
-            raise Drop(f"{m.name} without a Server-ID")
-        elif theirs:
-            raise Drop("Server-ID does not match ours")
+            return f"{m.name} without a Server-ID"
+        elif not self._ours(sid):
+            return "Server-ID does not match ours"
+        return None
+
+    def _ours(self, sid: Option) -> bool:
+        """False only for a Server-ID naming another server (what is not a ServerId is ours)."""
+        if not isinstance(sid, ServerId):
+            return True
+        d = sid.duid
+        if d.__class__ is self._duid_class:
+            return d == self.duid  # what d.encode() == self.duid_bytes says (FIELD_DUIDS)
+        return d.encode() == self.duid_bytes
 
     def _select_subnet(self, ctx: Ctx) -> Subnet | None:
-        if ctx.relay is None:
+        if ctx.relay is None:  # (message_received looks this up itself)
             return self._by_iface.get(ctx.iface)
         for level in reversed(ctx.relay.levels()):  # innermost relay first
             if not level.link_address.is_unspecified:
@@ -316,13 +429,23 @@ class ServerEngine:
         return self._reply(ctx, MessageType.REPLY, self._assign_all(ctx, commit=True)), "Reply"
 
     def _renew(self, ctx: Ctx) -> tuple[Message | None, str]:
-        ias = [self._extend(ctx, ia, rebind=False) for ia in self._ias(ctx.msg)]
-        return self._reply(ctx, MessageType.REPLY, [ia for ia in ias if ia is not None]), "Reply"
+        ias: list[Option] = []
+        for o in ctx.msg.options:
+            if isinstance(o, (IaNa, IaPd)):
+                ia = self._extend(ctx, o, rebind=False)
+                if ia is not None:
+                    ias.append(ia)
+        return self._reply(ctx, _REPLY, ias), "Reply"
 
     def _rebind(self, ctx: Ctx) -> tuple[Message | None, str]:
         if ctx.subnet is None:
             raise Drop("Rebind from a link we serve no subnet on")
-        ias = [ia for ia in (self._extend(ctx, ia, rebind=True) for ia in self._ias(ctx.msg)) if ia]
+        ias: list[Option] = []
+        for o in ctx.msg.options:
+            if isinstance(o, (IaNa, IaPd)):
+                ia = self._extend(ctx, o, rebind=True)
+                if ia:
+                    ias.append(ia)
         if not ias:
             raise Drop("Rebind would return nothing (RFC 9915 §18.3.5)")
         return self._reply(ctx, MessageType.REPLY, ias), "Reply"
@@ -361,13 +484,14 @@ class ServerEngine:
         info: bool = False,
     ) -> Message:
         opts: list[Option] = [self.server_id]
-        cid = ctx.msg.option(OptionCode.CLIENTID)
+        cid = ctx.client_option  # ctx.msg.option(OptionCode.CLIENTID), found on receipt
         if cid is not None:
             opts.append(cid)
-        opts.extend(body)
+        opts += body
         if with_options:
-            opts.extend(self._requested_options(ctx, info))
-            opts.extend(self._reconfigure_key(ctx))
+            opts += self._requested_options(ctx, info)
+            if self.config.reconfigure:
+                opts += self._reconfigure_key(ctx)
         return Message(msg_type, ctx.msg.transaction_id, tuple(opts))
 
     def _reconfigure_key(self, ctx: Ctx) -> list[Option]:
@@ -441,17 +565,21 @@ class ServerEngine:
         if p.seed == "Reconfigure" or p.count == 1:
             self._trace(actions, "state", seed=p.seed, msg="RECONFIGURE", client=duid.hex(),
                         attempt=p.count)  # fmt: skip
-        ctx = Ctx(msg, duid, src, iface, relay, None, now, actions)
+        ctx = Ctx(
+            msg, duid, src, iface, relay, None, now, actions, _text(src) if self.trace else ""
+        )
         actions.append(self._send(ctx, msg))
         actions.append(SetTimer(RECONF + duid.hex(), now + p.rt))
 
     def _option_values(self, subnet: Subnet | None) -> OptionValues:
-        return subnet.options if subnet is not None else OptionValues()
+        return subnet.options if subnet is not None else NO_OPTIONS
 
     def _requested_options(self, ctx: Ctx, info: bool) -> list[Option]:
-        oro = set(ctx.msg.oro)
-        always = self.config.always_send
+        if ctx.facts is None or not ctx.facts.has_options:
+            return []  # no option values (none without a subnet): no need to read the ORO
         v = self._option_values(ctx.subnet)
+        oro = ctx.msg.oro
+        always = self.config.always_send
 
         def want(code: int, key: str) -> bool:
             return code in oro or key in always
@@ -476,7 +604,7 @@ class ServerEngine:
     def _send(self, ctx: Ctx, reply: Message) -> Send:
         if self.trace:
             ctx.actions.append(
-                Trace("send", {**summary(reply), "peer": str(ctx.src), "iface": ctx.iface})
+                Trace("send", {**summary(reply), "peer": ctx.peer, "iface": ctx.iface})
             )
         if ctx.relay is None:
             return Send(reply, ctx.src, CLIENT_PORT, ctx.iface)
@@ -500,8 +628,20 @@ class ServerEngine:
     def _ias(msg: Message) -> list[IaNa | IaPd]:
         return [o for o in msg.options if isinstance(o, (IaNa, IaPd))]
 
-    def _lifetimes(self, ctx: Ctx) -> Lifetimes:
-        return self.config.lifetimes_for(ctx.subnet) if ctx.subnet else self.config.lifetimes
+    @staticmethod
+    def _asked(ia: IaNa | IaPd) -> list[tuple[IPv6Address, int]]:
+        """(address, prefix length) of each IA Address / IA Prefix the client put in ``ia``."""
+        if isinstance(ia, IaNa):  # (ia.addresses, without the list in between)
+            return [(o.address, 128) for o in ia.options if isinstance(o, IaAddress)]
+        return [(p.prefix, p.prefix_length) for p in ia.prefixes]
+
+    def _facts_of(self, s: Subnet) -> Facts:
+        f = self._facts.get(id(s))
+        return Facts.of(s, self.config) if f is None else f  # (a subnet not of our config)
+
+    def _timing_of(self, ctx: Ctx) -> Timing:
+        """``config.lifetimes_for(subnet)`` (the global ones without a subnet), with T1/T2."""
+        return self._timing if ctx.facts is None else ctx.facts.timing
 
     def _assign_all(self, ctx: Ctx, commit: bool) -> list[Option]:
         return [self._assign(ctx, ia, commit) for ia in self._ias(ctx.msg)]
@@ -509,17 +649,17 @@ class ServerEngine:
     def _assign(self, ctx: Ctx, ia: IaNa | IaPd, commit: bool) -> Option:
         """Solicit / Request: the IA with what is (or would be) assigned (§18.3.1, §18.3.2)."""
         kind = NA if isinstance(ia, IaNa) else PD
-        lt = self._lifetimes(ctx)
-        t1, t2 = lt.timers()
+        tm = self._timing_of(ctx)
+        lt = tm.lifetimes
         fail = StatusCode.NO_ADDRS_AVAIL if kind == NA else StatusCode.NO_PREFIX_AVAIL
-        s = ctx.subnet
-        if s is None:
+        s, f = ctx.subnet, ctx.facts
+        if s is None or f is None:
             return self._ia_status(ia, fail, "no subnet serves this link")
         if kind == NA and commit:
-            foreign = [a.address for a in ia.addresses if a.address not in s.prefix]
+            foreign = [a.address for a in ia.addresses if not f.on_link(a.address)]
             if foreign:  # §18.3.2
                 return self._ia_status(ia, StatusCode.NOT_ON_LINK, f"{foreign[0]} is not on link")
-        leases = [x for x in self.table.binding(kind, ctx.duid, ia.iaid) if self._appropriate(s, x)]
+        leases = [x for x in self.table.binding(kind, ctx.duid, ia.iaid) if self._appropriate(f, x)]
         if not leases:
             chosen = self._choose(ctx, s, ia, kind, take=commit)
             if chosen is None:
@@ -527,45 +667,42 @@ class ServerEngine:
                 return self._ia_status(ia, fail, f"no {what} available")
             leases = [chosen]
         if commit:
-            leases = [self._commit(ctx, x, lt) for x in leases]
-        return self._ia(ia, t1, t2, [self._lease_option(x, lt.preferred, lt.valid) for x in leases])
+            leases = [self._commit(ctx, x, tm) for x in leases]
+        opts = [self._lease_option(x, lt.preferred, lt.valid) for x in leases]
+        return self._ia(ia, tm.t1, tm.t2, opts)
 
     def _extend(self, ctx: Ctx, ia: IaNa | IaPd, rebind: bool) -> Option | None:
         """Renew / Rebind (§18.3.4, §18.3.5); None when the IA has nothing to say."""
         kind = NA if isinstance(ia, IaNa) else PD
-        lt = self._lifetimes(ctx)
-        t1, t2 = lt.timers()
-        s = ctx.subnet
-        binding = {x.key: x for x in self.table.binding(kind, ctx.duid, ia.iaid)}
-        asked = (
-            [(a.address, 128) for a in ia.addresses]
-            if isinstance(ia, IaNa)
-            else [(p.prefix, p.prefix_length) for p in ia.prefixes]
-        )
+        tm = self._timing_of(ctx)
+        lt = tm.lifetimes
+        s, f = ctx.subnet, ctx.facts
+        # the table keys a binding's leases by address: no two alike
+        binding = self.table.binding(kind, ctx.duid, ia.iaid)
+        asked = self._asked(ia)
         out: list[Option] = []
         if not binding:
             if not rebind or self.config.rebind_unknown == "nobinding":
                 return self._ia_status(ia, StatusCode.NO_BINDING, "no binding for this IA")
             for addr, plen in asked:  # another server's client after a failover
-                x = self._adopt(ctx, s, kind, ia.iaid, addr, plen, lt) if s else None
+                x = self._adopt(ctx, s, kind, ia.iaid, addr, plen, tm) if s else None
                 if x is not None:
                     out.append(self._lease_option(x, lt.preferred, lt.valid))
                 else:
                     out.append(self._zero(kind, addr, plen))
-            return self._ia(ia, t1, t2, out) if out else None
-        for x in binding.values():
-            if s is not None and self._appropriate(s, x):
-                out.append(self._lease_option(self._commit(ctx, x, lt), lt.preferred, lt.valid))
+            return self._ia(ia, tm.t1, tm.t2, out) if out else None
+        for x in binding:
+            if f is not None and self._appropriate(f, x):
+                out.append(self._lease_option(self._commit(ctx, x, tm), lt.preferred, lt.valid))
             else:  # no longer appropriate: lifetime 0 tells the client to stop using it
                 self._release_lease(ctx, x, "removed")
                 out.append(self._lease_option(x, 0, 0))
-        known = {(x.address, x.prefixlen) for x in binding.values()}
-        for addr, plen in asked:
-            if (addr, plen) not in known and (
-                s is None or not self._appropriate_addr(s, kind, addr)
-            ):
+        for addr, plen in asked:  # lifetime 0 for what it may not have and does not hold
+            if f is not None and self._appropriate_addr(f, kind, addr):
+                continue  # (the usual case: asked first, it is cheaper than the next test)
+            if (addr, plen) not in [(x.address, x.prefixlen) for x in binding]:
                 out.append(self._zero(kind, addr, plen))
-        return self._ia(ia, t1, t2, out)
+        return self._ia(ia, tm.t1, tm.t2, out)
 
     def _give_up(self, ctx: Ctx, declined: bool) -> Message:
         """Release / Decline (§18.3.7, §18.3.8): top-level Success, NoBinding per unknown IA."""
@@ -580,12 +717,7 @@ class ServerEngine:
             if not binding:
                 body.append(self._ia_status(ia, StatusCode.NO_BINDING, "no binding for this IA"))
                 continue
-            asked = (
-                [(a.address, 128) for a in ia.addresses]
-                if isinstance(ia, IaNa)
-                else [(p.prefix, p.prefix_length) for p in ia.prefixes]
-            )
-            for key in asked:
+            for key in self._asked(ia):
                 x = binding.get(key)
                 if x is None:
                     continue  # not this client's: ignored (§18.3.7)
@@ -596,15 +728,13 @@ class ServerEngine:
         return self._reply(ctx, MessageType.REPLY, body, with_options=False)
 
     # ------------------------------------------------------------------ lease helpers
-    def _appropriate_addr(self, s: Subnet, kind: str, addr: IPv6Address) -> bool:
-        if kind == NA:
-            return addr in s.prefix
-        return any(addr in p.prefix for p in s.pd_pools)
+    @staticmethod
+    def _appropriate_addr(f: Facts, kind: str, addr: IPv6Address) -> bool:
+        return f.on_link(addr) if kind == NA else f.in_pd_pool(addr)
 
-    def _appropriate(self, s: Subnet, x: Lease) -> bool:
-        if x.kind == NA:
-            return x.address in s.prefix
-        return any(x.address in p.prefix and x.prefixlen == p.delegated_length for p in s.pd_pools)
+    @staticmethod
+    def _appropriate(f: Facts, x: Lease) -> bool:
+        return f.on_link(x.address) if x.kind == NA else f.in_pd_pool(x.address, x.prefixlen)
 
     def _in_use(self, kind: str) -> Any:
         leases = self.table.leases
@@ -633,7 +763,7 @@ class ServerEngine:
         return None
 
     def _new_lease(self, ctx: Ctx, s: Subnet, kind: str, iaid: int, value: int, plen: int) -> Lease:
-        lt = self._lifetimes(ctx)
+        lt = self._timing_of(ctx).lifetimes
         return Lease(
             kind,
             IPv6Address(value),
@@ -648,21 +778,20 @@ class ServerEngine:
         )
 
     def _name(self, s: Subnet) -> str:
-        name = self._names.get(id(s))
-        return s.name if name is None else name
+        return self._facts_of(s).name
 
     def _adopt(
-        self, ctx: Ctx, s: Subnet, kind: str, iaid: int, addr: IPv6Address, plen: int, lt: Lifetimes
+        self, ctx: Ctx, s: Subnet, kind: str, iaid: int, addr: IPv6Address, plen: int, tm: Timing
     ) -> Lease | None:
         """Rebind of a binding we do not hold: take it over if appropriate and free."""
-        if kind == NA and addr not in s.prefix:
+        f = self._facts_of(s)
+        if kind == NA and not f.on_link(addr):
             return None
-        if kind == PD and not any(
-            addr in p.prefix and plen == p.delegated_length for p in s.pd_pools
-        ):
+        if kind == PD and not f.in_pd_pool(addr, plen):
             return None
         if (kind, int(addr)) in self.table.leases:
             return None  # someone else's (or declined)
+        lt = tm.lifetimes
         lease = Lease(
             kind,
             addr,
@@ -675,22 +804,23 @@ class ServerEngine:
             BOUND,
             self._name(s),
         )
-        return self._commit(ctx, lease, lt, action="rebound")
+        return self._commit(ctx, lease, tm, action="rebound")
 
-    def _commit(self, ctx: Ctx, lease: Lease, lt: Lifetimes, action: str | None = None) -> Lease:
-        new = self.table.get(lease.kind, int(lease.address)) is None
+    def _commit(self, ctx: Ctx, lease: Lease, tm: Timing, action: str | None = None) -> Lease:
+        lt = tm.lifetimes
         lease = lease.renewed(lt.preferred, lt.valid, _ends(ctx.now, lt.valid))
-        self.table.put(lease)
+        new = self.table.put(lease) is None  # nothing was at its address
         ctx.actions.append(CommitLease(lease))
-        if action is None:
-            t = ctx.msg.msg_type
-            action = (
-                "bound"
-                if new or t in (MessageType.REQUEST, MessageType.SOLICIT)
-                else ("rebound" if t == MessageType.REBIND else "renewed")
-            )
-        t1, t2 = lt.timers()
-        self._trace(ctx.actions, "lease", action=action, t1=t1, t2=t2, **self._lease_fields(lease))
+        if self.trace:
+            if action is None:
+                t = ctx.msg.msg_type
+                action = (
+                    "bound"
+                    if new or t in (_REQUEST, _SOLICIT)
+                    else ("rebound" if t == _REBIND else "renewed")
+                )
+            fields = {"action": action, "t1": tm.t1, "t2": tm.t2}
+            ctx.actions.append(Trace("lease", self._lease_fields(lease, fields)))
         return lease
 
     def _release_lease(self, ctx: Ctx, lease: Lease, action: str) -> None:
@@ -754,13 +884,13 @@ class ServerEngine:
         return IaNa(ia.iaid, 0, 0, st) if isinstance(ia, IaNa) else IaPd(ia.iaid, 0, 0, st)
 
     # ------------------------------------------------------------------ tracing
-    def _lease_fields(self, lease: Lease) -> dict[str, Any]:
-        key = "address" if lease.kind == NA else "prefix"
-        out: dict[str, Any] = {
-            key: lease.text(),
-            "preferred": lease.preferred,
-            "valid": lease.valid,
-        }
+    def _lease_fields(self, lease: Lease, out: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A lease's trace fields, added to ``out`` (after what it holds) if given."""
+        if out is None:
+            out = {}
+        out["address" if lease.kind == NA else "prefix"] = lease.text()
+        out["preferred"] = lease.preferred
+        out["valid"] = lease.valid
         if lease.duid:
             out["client"] = lease.duid.hex()
             out["iaid"] = lease.iaid
@@ -773,3 +903,8 @@ class ServerEngine:
     def _drop(self, actions: list[Action], reason: str, **fields: Any) -> None:
         self.stats["drop"] = self.stats.get("drop", 0) + 1
         actions.append(Trace("drop", {"reason": reason, **fields}))
+
+    def _drop_msg(self, actions: list[Action], reason: str, msg: str) -> None:
+        """``_drop(actions, reason, msg=msg)``, without the keyword-argument packing."""
+        self.stats["drop"] = self.stats.get("drop", 0) + 1
+        actions.append(Trace("drop", {"reason": reason, "msg": msg}))

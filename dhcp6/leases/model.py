@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address, IPv6Network
 
+from ..wire.describe import address_text
+
 NA = "na"
 PD = "pd"
 BOUND = "bound"
@@ -33,7 +35,16 @@ class Lease:
         return IPv6Network((self.address, self.prefixlen))
 
     def text(self) -> str:
-        return str(self.address) if self.kind == NA else f"{self.address}/{self.prefixlen}"
+        # address_text: str(IPv6Address) costs microseconds, and every commit traces this
+        # (a scoped address, which no lease the server makes has, is printed with its scope)
+        addr = self.address
+        a = address_text(addr) if addr.scope_id is None else str(addr)
+        return a if self.kind == NA else f"{a}/{self.prefixlen}"
 
     def renewed(self, preferred: int, valid: int, expires: float) -> Lease:
-        return replace(self, preferred=preferred, valid=valid, expires=expires)
+        """A copy with new lifetimes: what every Renew commits."""
+        if self.__class__ is not Lease:  # a subclass may have more fields
+            return replace(self, preferred=preferred, valid=valid, expires=expires)
+        # built directly: dataclasses.replace costs several times as much
+        return Lease(self.kind, self.address, self.prefixlen, self.duid, self.iaid,
+                     preferred, valid, expires, self.state, self.subnet)  # fmt: skip

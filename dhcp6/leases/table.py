@@ -26,14 +26,28 @@ class LeaseTable:
         b = self.bindings.get((kind, duid, iaid))
         return list(b.values()) if b else []
 
-    def put(self, lease: Lease) -> None:
-        old = self.leases.get(lease.key)
+    def put(self, lease: Lease) -> Lease | None:
+        """Store ``lease`` (replacing the one at its address); returns the one replaced."""
+        key = lease.key  # a property: computed once
+        leases = self.leases
+        old = leases.get(key)
+        bk = (lease.kind, lease.duid, lease.iaid)
         if old is not None:
+            b = self.bindings.get(bk) if lease.duid else None
+            if b is not None and (old.kind, old.duid, old.iaid) == bk:
+                # The same IA again (a renewal, the common case): move the lease to the end
+                # of its binding, where unbinding and binding it again would put it.
+                b.pop(key, None)
+                b[key] = lease
+                leases[key] = lease
+                heapq.heappush(self._heap, (lease.expires, key))
+                return old
             self._unbind(old)
-        self.leases[lease.key] = lease
+        leases[key] = lease
         if lease.duid:
-            self.bindings.setdefault((lease.kind, lease.duid, lease.iaid), {})[lease.key] = lease
-        heapq.heappush(self._heap, (lease.expires, lease.key))
+            self.bindings.setdefault(bk, {})[key] = lease
+        heapq.heappush(self._heap, (lease.expires, key))
+        return old
 
     def remove(self, lease: Lease) -> None:
         old = self.leases.pop(lease.key, None)

@@ -35,6 +35,7 @@ from .options import (
     ServerId,
     _HasOptions,
     decode_options,
+    decode_options_memo,
     register,
 )
 
@@ -305,11 +306,22 @@ def _relay_msg(b: bytes, s: int, e: int, path: tuple[int, ...]) -> Option:
 register(OptionCode.RELAY_MSG, _relay_msg)
 
 
-def decode(data: bytes | bytearray | memoryview) -> AnyMessage:
-    """Decode one DHCPv6 message; raises :class:`ParseError` on any malformed input."""
+def decode(
+    data: bytes | bytearray | memoryview, *, memo: dict[bytes, Option] | None = None
+) -> AnyMessage:
+    """Decode one DHCPv6 message; raises :class:`ParseError` on any malformed input.
+
+    ``memo``: a dict the caller keeps across calls, in which a client/server message's own
+    options are remembered by their wire form (see ``decode_options_memo``) — for a caller
+    that decodes the same options over and over (the simulator); the result is the same.
+    """
     if not isinstance(data, bytes):
         data = bytes(data)
-    return _decode_message(data, 0, len(data), ())
+    n = len(data)
+    if memo is not None and n >= 4 and data[0] != 12 and data[0] != 13:
+        return _make_message(data[0], _U32.unpack_from(data, 0)[0] & 0xFFFFFF,
+                             decode_options_memo(data, 4, n, memo) if n > 4 else ())  # fmt: skip
+    return _decode_message(data, 0, n, ())
 
 
 def encode(msg: AnyMessage) -> bytes:

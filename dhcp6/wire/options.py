@@ -575,6 +575,36 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
     return tuple(out)
 
 
+MEMO_MAX = 1 << 17  # options a decode memo holds before it starts afresh
+
+
+def decode_options_memo(data: bytes, pos: int, end: int, memo: dict[bytes, Option]) -> tuple[Option, ...]:  # fmt: skip
+    """``decode_options(data, pos, end, ())`` — a message's own options — with each option
+    looked up by its wire form in ``memo`` first (and remembered there once decoded).
+
+    Decoding is a pure function of the bytes at a given nesting, and the values are
+    immutable, so equal bytes may share one value: in a simulation, a client's Client-ID,
+    its IA in every Renew and the server's answer to it come back unchanged all day.
+    Anything malformed goes through decode_options, which raises what it always raises.
+    """
+    out: list[Option] = []
+    while pos < end:
+        nxt = pos + 4 + (data[pos + 2] << 8 | data[pos + 3]) if pos + 4 <= end else end + 1
+        if nxt > end:
+            out.extend(decode_options(data, pos, end, ()))  # raises the ParseError
+            break
+        raw = data[pos:nxt]
+        o = memo.get(raw)
+        if o is None:
+            (o,) = decode_options(data, pos, nxt, ())
+            if len(memo) >= MEMO_MAX:
+                memo.clear()
+            memo[raw] = o
+        out.append(o)
+        pos = nxt
+    return tuple(out)
+
+
 def _client_id(b: bytes, s: int, e: int, path: Path) -> Option:
     o = _new(ClientId)
     _client_id_duid(o, duid_at(b, s, e, s, path + (1,)))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
-from dhcp6.wire import AnyMessage
+from dhcp6.wire import AnyMessage, Option, ParseError, decode
 from lab.model import Impairment, Link
 
 if TYPE_CHECKING:
@@ -149,6 +149,9 @@ class Network:
         self.owners: dict[int, Iface] = {}  # global address → interface
         self.version = 0  # bumped when a multicast listener starts or stops
         self._seen_version = 0
+        self._last_data: bytes | None = None
+        self._last_msg: AnyMessage | None = None
+        self._options: dict[bytes, Option] = {}  # decode memo: options by their wire form
         self.stats = {"sent": 0, "delivered": 0, "lost": 0, "duplicated": 0, "unroutable": 0,
                       "down": 0, "forwarded": 0}  # fmt: skip
 
@@ -261,6 +264,22 @@ class Network:
         return found
 
     # ------------------------------------------------------------------ arriving
+    def decoded(self, data: bytes) -> AnyMessage | None:
+        """``decode(data)``, once per datagram: the copies of a multicast reach their
+        receivers one after the other, so the last datagram decoded is remembered (its
+        bytes held, so the identity test cannot be fooled by a reused id), and options seen
+        before are looked up by their bytes (dhcp6.wire.decode's memo). The engines get the
+        same immutable message. None: malformed — the engine's packet_received then
+        decodes it and reports why."""
+        if data is self._last_data:
+            return self._last_msg
+        try:
+            msg: AnyMessage | None = decode(data, memo=self._options)
+        except ParseError:
+            msg = None
+        self._last_data, self._last_msg = data, msg
+        return msg
+
     def arrive(self, iface: Iface, pkt: tuple) -> None:
         if not iface.up:
             self.stats["down"] += 1

@@ -14,27 +14,17 @@ layout of a namespace lab's run directory.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
-from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import IO, Any
 
-try:  # the C encoder json.dumps uses, made once (JSONEncoder.encode makes one per call)
-    from json.encoder import c_make_encoder as _make
-except ImportError:  # pragma: no cover - CPython always has it
-    _make = None
+import orjson
 
-if _make is not None:
-    _iter = _make(None, str, encode_basestring_ascii, None, ":", ",", False, False, True)
+from dhcp6.trace import JSON_OPTIONS
 
-    def _ENCODE(o: Any) -> str:
-        """``json.JSONEncoder(separators=(",", ":"), default=str).encode(o)``, byte for byte
-        (dhcp6.trace's encoder), without building an encoder per call."""
-        return "".join(_iter(o, 0))
-else:  # pragma: no cover
-    _ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
-
+_dumps = orjson.dumps
 _FLUSH_LINES = 8192  # lines kept before one write()
 
 
@@ -62,13 +52,16 @@ class SimTrace:
         self.by_node: dict[str, list[dict[str, Any]]] = {}
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.lines = 0
-        self._t = 0.0
-        self._ts = "0.0"
-        self._heads: dict[str, str] = {}  # node → '"node":"c1","event":"'
-        self._buf: list[str] = []
-        self._per_node: dict[str, list[str]] | None = None
+        self.now = 0.0  # virtual seconds; the simulator sets it before each event
+        self._t = 0.0  # the time _ts and _lead were made for
+        self._ts = b"0.0"
+        self._lead = b'{"t":0.0'  # '{"t":' and the time, made once per clock change
+        self._heads: dict[tuple[str, str], bytes] = {}  # → b',"node":"c1","event":"send","pt":'
+        self._buf: list[bytes] = []
+        self._per_node: dict[str, list[bytes]] | None = None
         self._dir: Path | None = None
-        self._out: IO[str] | None = None
+        self._out: IO[Any] | None = None
+        self._text = False  # the sink takes str (a text stream), not bytes
         self._own = False
         if sink is None:
             pass
@@ -84,10 +77,11 @@ class SimTrace:
                 (p / "runtime.json").write_text(json.dumps({**info, **(meta or {})}) + "\n")
             else:
                 p.parent.mkdir(parents=True, exist_ok=True)
-                self._out = open(p, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+                self._out = open(p, "wb")  # noqa: SIM115 - closed in close()
                 self._own = True
         else:
             self._out = sink
+            self._text = isinstance(sink, io.TextIOBase)
         self._writing = self._out is not None or self._per_node is not None
         self._dicts = keep  # listeners added later switch this on
 
@@ -96,17 +90,6 @@ class SimTrace:
         interface's link) so ``lab report --from DIR`` draws the topology."""
         if self._dir is not None:
             (self._dir / "lab.json").write_text(json.dumps(lab, indent=1) + "\n")
-
-    # ------------------------------------------------------------------ time
-    @property
-    def now(self) -> float:
-        return self._t
-
-    @now.setter
-    def now(self, t: float) -> None:
-        if t != self._t:
-            self._t = t
-            self._ts = repr(round(t, 6))
 
     # ------------------------------------------------------------------ events
     def add_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
@@ -121,12 +104,22 @@ class SimTrace:
         """One event of ``node``: ``{"t", "node", "event", "pt", **fields}``."""
         self.lines += 1
         if self._writing:
-            head = self._heads.get(node)
+            if self.now != self._t:
+                self._t = t = self.now
+                self._ts = ts = repr(round(t, 6)).encode()
+                self._lead = b'{"t":' + ts
+            head = self._heads.get((node, kind))
             if head is None:
-                head = self._heads[node] = ',"node":' + json.dumps(node) + ',"event":"'
-            ts = self._ts
-            line = '{"t":' + ts + head + kind + '","pt":' + ts
-            line += "," + _ENCODE(fields)[1:] if fields else "}"
+                head = self._heads[node, kind] = (
+                    b',"node":' + _dumps(node) + b',"event":' + _dumps(kind) + b',"pt":'
+                )
+            # the line a dict {"t", "node", "event", "pt", **fields} encodes to, built from
+            # parts made once (per node and kind, per clock value) and orjson for the fields
+            line = self._lead + head + self._ts
+            if fields:
+                line += b"," + _dumps(fields, default=str, option=JSON_OPTIONS)[1:]
+            else:
+                line += b"}"
             if self._per_node is None:
                 buf = self._buf
                 buf.append(line)
@@ -137,7 +130,7 @@ class SimTrace:
                 if self.lines % _FLUSH_LINES == 0:
                     self._flush_dir()
         if self._dicts:
-            t = round(self._t, 6)
+            t = round(self.now, 6)
             ev: dict[str, Any] = {"t": t, "node": node, "event": kind, "pt": t}
             if fields:
                 ev.update(fields)
@@ -167,17 +160,18 @@ class SimTrace:
     # ------------------------------------------------------------------ output
     def _flush_buf(self) -> None:
         if self._buf and self._out is not None:
-            self._buf.append("")
-            self._out.write("\n".join(self._buf))
+            self._buf.append(b"")
+            data = b"\n".join(self._buf)
+            self._out.write(data.decode() if self._text else data)
         self._buf = []
 
     def _flush_dir(self) -> None:
         assert self._dir is not None and self._per_node is not None
         for node, lines in self._per_node.items():
             if lines:
-                with open(self._dir / "traces" / f"{node}.jsonl", "a", encoding="utf-8") as f:
-                    lines.append("")
-                    f.write("\n".join(lines))
+                with open(self._dir / "traces" / f"{node}.jsonl", "ab") as f:
+                    lines.append(b"")
+                    f.write(b"\n".join(lines))
         self._per_node = {n: [] for n in self._per_node}
 
     def flush(self) -> None:
