@@ -13,8 +13,10 @@ from typing import Any
 
 from ..leases.model import Lease
 from ..wire import AnyMessage
+from ..wire._fast import cheap_init
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class Send:
     message: AnyMessage
@@ -24,17 +26,20 @@ class Send:
     hop_limit: int | None = None
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class SetTimer:
     name: str
     at: float  # engine time (protocol seconds)
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class CancelTimer:
     name: str
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class ConfigureAddress:
     address: IPv6Address
@@ -44,6 +49,7 @@ class ConfigureAddress:
     iface: str | None = None
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class RemoveAddress:
     address: IPv6Address
@@ -51,6 +57,7 @@ class RemoveAddress:
     iface: str | None = None
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class ConfigurePrefix:
     prefix: IPv6Network
@@ -58,11 +65,13 @@ class ConfigurePrefix:
     valid: int
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class RemovePrefix:
     prefix: IPv6Network
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class StateChanged:
     old: str
@@ -72,16 +81,19 @@ class StateChanged:
     extra: dict[str, Any] = field(default_factory=dict)  # more trace fields (server, …)
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class CommitLease:
     lease: Lease
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class RemoveLease:
     lease: Lease
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class CommitMeta:
     """A durable key/value of the engine's (reconfigure keys, replay counter)."""
@@ -90,6 +102,7 @@ class CommitMeta:
     value: str
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class Trace:
     """A trace event (kind and fields per dhcp6.trace); the driver stamps t and node."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..constants import DUID_MAX_IDENTIFIER, DuidType
-from ._fast import maker
+from ._fast import cheap_init, maker
 from .errors import ParseError
 
 # §11.2: DUID-LLT time counts seconds from midnight (UTC), January 1, 2000.
@@ -162,3 +162,9 @@ def duid_from_hex(text: str) -> Duid:
     """Parse ``00:03:00:01:…`` or ``00030001…``; raises ValueError or ParseError."""
     cleaned = text.replace(":", "").replace("-", "").strip()
     return duid_from_bytes(bytes.fromhex(cleaned))
+
+
+# Public constructors at half the cost (engines build options and messages for every
+# exchange): see _fast.cheap_init, which checks each against the dataclass's own.
+for _cls in (DuidLLT, DuidEN, DuidLL, DuidUUID, DuidUnknown,):
+    cheap_init(_cls)

@@ -15,7 +15,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
-from ._fast import IP6_FAST, IP_SET, SCOPE_SET, maker, setters
+from ._fast import IP6_FAST, IP_SET, SCOPE_SET, cheap_init, maker, setters
 from .duid import Duid
 from .errors import ParseError
 from .options import (
@@ -326,3 +326,9 @@ def decode(
 
 def encode(msg: AnyMessage) -> bytes:
     return msg.encode()
+
+
+# Public constructors at half the cost (engines build options and messages for every
+# exchange): see _fast.cheap_init, which checks each against the dataclass's own.
+for _cls in (Message, RelayMessage, RelayMsg,):
+    cheap_init(_cls)

@@ -19,7 +19,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any, ClassVar
 
 from ..constants import OptionCode, StatusCode, status_name
-from ._fast import IP6_FAST, IP_SET, SCOPE_SET, ip6, maker, setters
+from ._fast import IP6_FAST, IP_SET, SCOPE_SET, cheap_init, ip6, maker, setters
 from .duid import Duid, DuidEN, DuidLLT, duid_at
 from .errors import ParseError
 from .names import decode_names, encode_name
@@ -823,3 +823,9 @@ def register(code: int, decoder: Decoder) -> None:
 
 for _code, _dec in DECODERS.items():
     register(_code, _dec)
+
+
+# Public constructors at half the cost (engines build options and messages for every
+# exchange): see _fast.cheap_init, which checks each against the dataclass's own.
+for _cls in (ClientId, ServerId, IaNa, IaTa, IaAddress, OptionRequest, Preference, ElapsedTime, Auth, ServerUnicast, StatusOption, RapidCommit, InterfaceId, ReconfigureMessage, ReconfigureAccept, DnsServers, DomainList, IaPd, IaPrefix, InformationRefreshTime, ClientLinkLayerAddress, SolMaxRt, InfMaxRt, UnknownOption,):
+    cheap_init(_cls)
