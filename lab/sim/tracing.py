@@ -25,6 +25,7 @@ import orjson
 from dhcp6.trace import JSON_OPTIONS
 
 _dumps = orjson.dumps
+_FIELDS = JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE  # a line's fields: "{…}\n"
 _FLUSH_LINES = 8192  # lines kept before one write()
 
 
@@ -53,11 +54,17 @@ class SimTrace:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.lines = 0
         self.now = 0.0  # virtual seconds; the simulator sets it before each event
-        self._t = 0.0  # the time _ts and _lead were made for
-        self._ts = b"0.0"
-        self._lead = b'{"t":0.0'  # '{"t":' and the time, made once per clock change
-        self._heads: dict[tuple[str, str], bytes] = {}  # → b',"node":"c1","event":"send","pt":'
-        self._buf: list[bytes] = []
+        # A line is {"t":T,"node":N,"event":K,"pt":T,FIELDS}: built from parts made once
+        # per clock value (_lead, _ts, _ts_comma) and once per node and kind (_heads), and
+        # the fields by orjson (its "{" dropped, a newline appended); the parts are joined
+        # once per flush.
+        self._t = 0.0  # the time the parts below were made for
+        self._ts = b"0.0}\n"  # the time closing a line without fields
+        self._ts_comma = b"0.0,"
+        self._lead = b'{"t":0.0'
+        self._heads: dict[str, dict[str, bytes]] = {}  # node → kind → b',"node":…,"pt":'
+        self._buf: list[bytes] = []  # parts of the lines not yet written
+        self._held = 0  # lines in _buf
         self._per_node: dict[str, list[bytes]] | None = None
         self._dir: Path | None = None
         self._out: IO[Any] | None = None
@@ -106,26 +113,31 @@ class SimTrace:
         if self._writing:
             if self.now != self._t:
                 self._t = t = self.now
-                self._ts = ts = repr(round(t, 6)).encode()
-                self._lead = b'{"t":' + ts
-            head = self._heads.get((node, kind))
+                ts = repr(round(t, 6)).encode()
+                self._lead, self._ts, self._ts_comma = b'{"t":' + ts, ts + b"}\n", ts + b","
+            heads = self._heads.get(node)
+            if heads is None:
+                heads = self._heads[node] = {}
+            head = heads.get(kind)
             if head is None:
-                head = self._heads[node, kind] = (
+                head = heads[kind] = (
                     b',"node":' + _dumps(node) + b',"event":' + _dumps(kind) + b',"pt":'
                 )
-            # the line a dict {"t", "node", "event", "pt", **fields} encodes to, built from
-            # parts made once (per node and kind, per clock value) and orjson for the fields
-            line = self._lead + head + self._ts
-            if fields:
-                line += b"," + _dumps(fields, default=str, option=JSON_OPTIONS)[1:]
-            else:
-                line += b"}"
             if self._per_node is None:
-                buf = self._buf
-                buf.append(line)
-                if len(buf) >= _FLUSH_LINES:
+                if fields:
+                    self._buf += (self._lead, head, self._ts_comma,
+                                  _dumps(fields, default=str, option=_FIELDS)[1:])  # fmt: skip
+                else:
+                    self._buf += (self._lead, head, self._ts)
+                self._held += 1
+                if self._held >= _FLUSH_LINES:
                     self._flush_buf()
             else:
+                line = self._lead + head
+                if fields:
+                    line += self._ts_comma + _dumps(fields, default=str, option=_FIELDS)[1:]
+                else:
+                    line += self._ts
                 self._per_node.setdefault(node, []).append(line)
                 if self.lines % _FLUSH_LINES == 0:
                     self._flush_dir()
@@ -160,18 +172,17 @@ class SimTrace:
     # ------------------------------------------------------------------ output
     def _flush_buf(self) -> None:
         if self._buf and self._out is not None:
-            self._buf.append(b"")
-            data = b"\n".join(self._buf)
+            data = b"".join(self._buf)
             self._out.write(data.decode() if self._text else data)
         self._buf = []
+        self._held = 0
 
     def _flush_dir(self) -> None:
         assert self._dir is not None and self._per_node is not None
         for node, lines in self._per_node.items():
             if lines:
                 with open(self._dir / "traces" / f"{node}.jsonl", "ab") as f:
-                    lines.append(b"")
-                    f.write(b"\n".join(lines))
+                    f.write(b"".join(lines))
         self._per_node = {n: [] for n in self._per_node}
 
     def flush(self) -> None:
