@@ -166,5 +166,5 @@ def duid_from_hex(text: str) -> Duid:
 
 # Public constructors at half the cost (engines build options and messages for every
 # exchange): see _fast.cheap_init, which checks each against the dataclass's own.
-for _cls in (DuidLLT, DuidEN, DuidLL, DuidUUID, DuidUnknown,):
+for _cls in (DuidLLT, DuidEN, DuidLL, DuidUUID, DuidUnknown):
     cheap_init(_cls)

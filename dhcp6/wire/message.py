@@ -330,5 +330,5 @@ def encode(msg: AnyMessage) -> bytes:
 
 # Public constructors at half the cost (engines build options and messages for every
 # exchange): see _fast.cheap_init, which checks each against the dataclass's own.
-for _cls in (Message, RelayMessage, RelayMsg,):
+for _cls in (Message, RelayMessage, RelayMsg):
     cheap_init(_cls)

@@ -827,5 +827,30 @@ for _code, _dec in DECODERS.items():
 
 # Public constructors at half the cost (engines build options and messages for every
 # exchange): see _fast.cheap_init, which checks each against the dataclass's own.
-for _cls in (ClientId, ServerId, IaNa, IaTa, IaAddress, OptionRequest, Preference, ElapsedTime, Auth, ServerUnicast, StatusOption, RapidCommit, InterfaceId, ReconfigureMessage, ReconfigureAccept, DnsServers, DomainList, IaPd, IaPrefix, InformationRefreshTime, ClientLinkLayerAddress, SolMaxRt, InfMaxRt, UnknownOption,):
+for _cls in (
+    ClientId,
+    ServerId,
+    IaNa,
+    IaTa,
+    IaAddress,
+    OptionRequest,
+    Preference,
+    ElapsedTime,
+    Auth,
+    ServerUnicast,
+    StatusOption,
+    RapidCommit,
+    InterfaceId,
+    ReconfigureMessage,
+    ReconfigureAccept,
+    DnsServers,
+    DomainList,
+    IaPd,
+    IaPrefix,
+    InformationRefreshTime,
+    ClientLinkLayerAddress,
+    SolMaxRt,
+    InfMaxRt,
+    UnknownOption,
+):
     cheap_init(_cls)
