@@ -180,12 +180,6 @@ class Timing:
         return cls(lt, *lt.timers())
 
 
-def _text(a: IPv6Address) -> str:
-    """``str(a)``: remembered for a plain IPv6Address without a scope (its str costs
-    microseconds); other classes (the drivers' remember their text) are asked."""
-    return address_text(a) if a.__class__ is IPv6Address and a.scope_id is None else str(a)
-
-
 def _ends(now: float, valid: int) -> float:
     return float("inf") if valid == INFINITY else now + valid
 
@@ -296,7 +290,7 @@ class ServerEngine:
             msg = decode(data)
         except ParseError as e:
             actions: list[Action] = []
-            self._drop(actions, f"malformed: {e}", peer=_text(src))
+            self._drop(actions, f"malformed: {e}", peer=address_text(src))
             return actions
         return self.message_received(msg, src, dst, iface, now)
 
@@ -310,7 +304,7 @@ class ServerEngine:
         """
         actions: list[Action] = []
         trace = self.trace
-        peer = _text(src) if trace else ""
+        peer = address_text(src) if trace else ""
         if trace:
             actions.append(Trace("recv", {**summary(msg), "peer": peer, "iface": iface}))
         relay: RelayMessage | None = None
@@ -565,9 +559,8 @@ class ServerEngine:
         if p.seed == "Reconfigure" or p.count == 1:
             self._trace(actions, "state", seed=p.seed, msg="RECONFIGURE", client=duid.hex(),
                         attempt=p.count)  # fmt: skip
-        ctx = Ctx(
-            msg, duid, src, iface, relay, None, now, actions, _text(src) if self.trace else ""
-        )
+        peer = address_text(src) if self.trace else ""
+        ctx = Ctx(msg, duid, src, iface, relay, None, now, actions, peer)
         actions.append(self._send(ctx, msg))
         actions.append(SetTimer(RECONF + duid.hex(), now + p.rt))
 
