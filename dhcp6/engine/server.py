@@ -342,9 +342,7 @@ class ServerEngine:
         ctx = Ctx(msg, b"" if cid is None else cid.encode(), src, iface, relay, None, now,
                   actions, peer, cid_option)  # fmt: skip
         try:
-            s = ctx.subnet = (
-                self._by_iface.get(iface) if relay is None else self._select_subnet(ctx)
-            )
+            s = ctx.subnet = self._select_subnet(ctx)
             if s is not None:
                 ctx.facts = self._facts_of(s)
             reply, seed = getattr(self, handling.handler)(ctx)
@@ -397,7 +395,7 @@ class ServerEngine:
         return d.encode() == self.duid_bytes
 
     def _select_subnet(self, ctx: Ctx) -> Subnet | None:
-        if ctx.relay is None:  # (message_received looks this up itself)
+        if ctx.relay is None:
             return self._by_iface.get(ctx.iface)
         for level in reversed(ctx.relay.levels()):  # innermost relay first
             if not level.link_address.is_unspecified:
