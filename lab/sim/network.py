@@ -198,7 +198,7 @@ class Network:
         self.stats["sent"] += 1
         data = msg.encode()
         d = int(dst)
-        if is_multicast(d):
+        if d >> 120 == 0xFF:  # is_multicast(d), inline: every datagram passes here
             outs = [node.ifaces[iface]] if iface in node.ifaces else list(node.ifaces.values())
             for out in outs:
                 if not out.up:
@@ -206,7 +206,7 @@ class Network:
                         f"send {msg.name} to {dst}: [Errno 100] Network is down ({out.name})"
                     )
                     continue
-                self._put(out, d, (data, out.ll, dst, port, HOP_LIMIT))
+                self._put(out, d, (data, out.ll, dst, port, HOP_LIMIT, d))
             return
         hop = node.route(d, iface)
         if hop is None:
@@ -217,11 +217,12 @@ class Network:
         if not out.up:
             node.error(f"send {msg.name} to {dst}: [Errno 100] Network is down ({out.name})")
             return
-        self._put(out, nh, (data, out.source_for(d), dst, port, hop_limit or HOP_LIMIT))
+        self._put(out, nh, (data, out.source_for(d), dst, port, hop_limit or HOP_LIMIT, d))
 
     def _put(self, out: Iface, nh: int, pkt: tuple) -> None:
         """Put a datagram on ``out``'s link toward ``nh`` (a multicast group or a
-        neighbour's address); schedule its arrival at the receiving interfaces."""
+        neighbour's address); schedule its arrival at the receiving interfaces. ``pkt`` is
+        (data, source, destination, port, hop limit, the destination as an integer)."""
         link = out.link
         imp = out.impairment or link.impairment
         delay = LATENCY
@@ -285,8 +286,8 @@ class Network:
             self.stats["down"] += 1
             return
         node = iface.node
-        d = int(pkt[2])
-        if is_multicast(d) or d in node.own or (is_link_local(d) and d == int(iface.ll)):
+        d = pkt[5]
+        if d >> 120 == 0xFF or d in node.own or (is_link_local(d) and d == int(iface.ll)):
             self.stats["delivered"] += 1
             node.deliver(iface, pkt)
             return
@@ -302,7 +303,7 @@ class Network:
             self.stats["unroutable"] += 1
             return
         self.stats["forwarded"] += 1
-        self._put(hop[0], hop[1], (pkt[0], pkt[1], pkt[2], pkt[3], hops))
+        self._put(hop[0], hop[1], (pkt[0], pkt[1], pkt[2], pkt[3], hops, d))
 
     # ------------------------------------------------------------------ references
     def resolve(self, ref: str) -> tuple[LinkState | None, list[Iface]]:
