@@ -9,7 +9,7 @@ Inputs: ``start(now)``, ``packet_received(data, src, dst, iface, now)``,
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
@@ -108,6 +108,12 @@ class MsgType:
     DECLINE = MessageType.DECLINE
     RECONFIGURE = MessageType.RECONFIGURE
     INFORMATION_REQUEST = MessageType.INFORMATION_REQUEST
+
+
+# §18.2: the messages that name the chosen server (Server-ID), and those that ask for options
+_TO_OUR_SERVER = frozenset({MsgType.REQUEST, MsgType.RENEW, MsgType.RELEASE, MsgType.DECLINE})
+_WITH_ORO = frozenset({MsgType.SOLICIT, MsgType.REQUEST, MsgType.RENEW, MsgType.REBIND,
+                       MsgType.INFORMATION_REQUEST})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -266,27 +272,28 @@ class ClientEngine:
     # ------------------------------------------------------------------ timers
     def timer_fired(self, name: str, now: float) -> list[Action]:
         out: list[Action] = []
+        s = self.s
         if name in (TX, RTX):
             self._retransmit(out, now)
-        elif name == T1 and self.state == BOUND and not (self.s.t2_at and now >= self.s.t2_at):
+        elif name == T1 and s.state == BOUND and not (s.t2_at and now >= s.t2_at):
             self._goto(out, RENEW, "T1", now)
-            self._ia_opts = self._ias_for(self.leases, zero=True)
-            self._begin(out, MsgType.RENEW, now, deadline=self.s.t2_at)
-        elif (name == T2 and self.state in (BOUND, RENEW)) or (name == T1 and self.state == BOUND):
+            self._ia_opts = self._ias_for(s.leases.values(), zero=True)
+            self._begin(out, MsgType.RENEW, now, deadline=s.t2_at)
+        elif (name == T2 and s.state in (BOUND, RENEW)) or (name == T1 and s.state == BOUND):
             # T2 (or a T1 that fires when T2 is already due: T1 = T2) → Rebind
             out.append(CancelTimer(T2))
             self._cancel_exchange(out)
             self._goto(out, REBIND, "T2", now)
-            self._ia_opts = self._ias_for(self.leases, zero=True)
-            last = max((x.expires for x in self.s.leases.values()), default=now)
+            self._ia_opts = self._ias_for(s.leases.values(), zero=True)
+            last = max((x.expires for x in s.leases.values()), default=now)
             self._begin(out, MsgType.REBIND, now, deadline=last)
         elif name.startswith(VALID):
-            lease = self.s.leases.get(name[len(VALID) :])
+            lease = s.leases.get(name[len(VALID) :])
             if lease is not None:
                 self._forget(out, lease, "expired")
-                if not self.s.leases and self.state in (BOUND, RENEW, REBIND):
+                if not s.leases and s.state in (BOUND, RENEW, REBIND):
                     self._restart_discovery(out, now, "valid lifetime of the last lease ended")
-        elif name == REFRESH and self.state == BOUND:
+        elif name == REFRESH and s.state == BOUND:
             self._goto(out, INFORMATION_REQUEST, "information refresh time", now)
             self._begin(out, MsgType.INFORMATION_REQUEST, now)
         return out
@@ -336,18 +343,20 @@ class ClientEngine:
         )  # fmt: skip
         ex.rt = ex.next_rt(self.rand, mrt)
         ex.count += 1
-        out.append(Send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT, self.config.iface))
-        self._trace(out, "send", **summary(msg), to=_ALL_DHCP_TEXT,
-                    iface=self.config.iface, attempt=ex.count, rt=round(ex.rt, 6))  # fmt: skip
+        iface = self.config.iface
+        out.append(Send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT, iface))
+        fields = summary(msg)  # a new dict: the event's own fields follow the message's
+        fields.update(to=_ALL_DHCP_TEXT, iface=iface, attempt=ex.count, rt=round(ex.rt, 6))
+        out.append(Trace("send", fields))
         at = now + ex.rt
-        if ex.deadline is not None:
-            at = min(at, ex.deadline)
+        if ex.deadline is not None and ex.deadline < at:
+            at = ex.deadline
         out.append(SetTimer(RTX, at))
 
     def _build(self, ex: Exchange, now: float) -> Message:
         t = ex.msg_type
         opts: list[Option] = [self.client_id]
-        if t in (MsgType.REQUEST, MsgType.RENEW, MsgType.RELEASE, MsgType.DECLINE):
+        if t in _TO_OUR_SERVER:
             opts.append(self._server_option())
         elapsed = ex.elapsed_centiseconds(now)
         opts.append(_ELAPSED_ZERO if elapsed == 0 else ElapsedTime(elapsed))
@@ -357,8 +366,7 @@ class ClientEngine:
                 opts.append(RapidCommit())
         elif t != MsgType.INFORMATION_REQUEST:
             opts += self._ia_opts
-        if t in (MsgType.SOLICIT, MsgType.REQUEST, MsgType.RENEW, MsgType.REBIND,
-                 MsgType.INFORMATION_REQUEST):  # fmt: skip
+        if t in _WITH_ORO:
             opts.append(self._oro(t))
             if self.config.reconfigure_accept:
                 opts.append(ReconfigureAccept())
@@ -444,7 +452,9 @@ class ClientEngine:
         if isinstance(msg, RelayMessage):
             self._drop(out, "relay message on the client port", msg=msg.name)
             return out
-        self._trace(out, "recv", **summary(msg), peer=address_text(src), iface=iface)
+        fields = summary(msg)  # a new dict: the event's own fields follow the message's
+        fields.update(peer=address_text(src), iface=iface)
+        out.append(Trace("recv", fields))
         if msg.msg_type == MsgType.RECONFIGURE:
             self._reconfigure(out, msg, dst, now)
             return out
@@ -475,12 +485,14 @@ class ClientEngine:
             return "no Client-ID"
         if cid != self.duid:
             return "Client-ID is not ours"
-        if t == MsgType.ADVERTISE and ex.msg_type != MsgType.SOLICIT:
-            return f"Advertise while in {self.state}"
-        if t == MsgType.REPLY and ex.msg_type == MsgType.SOLICIT and not msg.rapid_commit:
-            return "Reply to a Solicit without Rapid Commit"
-        if t == MsgType.REPLY and ex.msg_type == MsgType.SOLICIT and not self.config.rapid_commit:
-            return "Rapid Commit Reply though we did not ask for it"
+        if t == MsgType.ADVERTISE:
+            if ex.msg_type != MsgType.SOLICIT:
+                return f"Advertise while in {self.state}"
+        elif ex.msg_type == MsgType.SOLICIT:  # a Reply to a Solicit
+            if not msg.rapid_commit:
+                return "Reply to a Solicit without Rapid Commit"
+            if not self.config.rapid_commit:
+                return "Rapid Commit Reply though we did not ask for it"
         return None
 
     def _reconfigure(
@@ -639,16 +651,17 @@ class ClientEngine:
             else:
                 self._restart_discovery(out, now, "Reply without leases")
             return
-        event = {MsgType.SOLICIT: "Reply with Rapid Commit"}.get(
-            t, "Reply with leases" if t == MsgType.REQUEST else "Reply"
-        )
+        if t == MsgType.SOLICIT:
+            event = "Reply with Rapid Commit"
+        else:
+            event = "Reply with leases" if t == MsgType.REQUEST else "Reply"
         self._goto(out, BOUND, event, now, server=self._server_hex())
         self._arm_timers(out, now)
 
     def _apply_ias(self, out: list[Action], msg: Message, t: int, now: float) -> bool:
         """Bind, extend or remove leases from the Reply's IAs; True if any IA had NoBinding."""
         nobinding = False
-        action = {MsgType.RENEW: "renewed", MsgType.REBIND: "rebound"}.get(t, "bound")  # type: ignore[call-overload]
+        action = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
         granted: list[IaNa | IaPd] = []
         for ia in [*msg.ia_na, *msg.ia_pd]:
             kind = "na" if isinstance(ia, IaNa) else "pd"
@@ -705,8 +718,9 @@ class ClientEngine:
                 out.append(ConfigureAddress(first, 64, x.preferred, x.valid, cfg.downstream))
         key = "address" if x.kind == "na" else "prefix"
         server = self._server_hex() if self.s.server else None
-        self._trace(out, "lease", action=action, **{key: x.text()}, preferred=x.preferred,
-                    valid=x.valid, t1=t1, t2=t2, server=server, iaid=x.iaid)  # fmt: skip
+        out.append(Trace("lease", {"action": action, key: x.text(), "preferred": x.preferred,
+                                   "valid": x.valid, "t1": t1, "t2": t2, "server": server,
+                                   "iaid": x.iaid}))  # fmt: skip
         if x.valid != INFINITY:
             out.append(SetTimer(VALID + x.key, x.expires))
 
@@ -732,20 +746,25 @@ class ClientEngine:
 
     def _arm_timers(self, out: list[Action], now: float) -> None:
         """T1/T2 from the leases (§14.2: 0 means choose — 0.5 / 0.8 × shortest preferred)."""
-        t1s, t2s = self._timers_from_last_reply()
-        pref = min((x.preferred for x in self.s.leases.values()), default=INFINITY)
-        t1 = t1s if t1s else (INFINITY if pref == INFINITY else max(1, pref // 2))
-        t2 = t2s if t2s else (INFINITY if pref == INFINITY else max(1, pref * 4 // 5))
-        t1 = min(t1, t2)  # a T1 chosen by the client never exceeds the server's T2
+        t1, t2 = self._timers_from_last_reply()
+        if not (t1 and t2):
+            pref = min((x.preferred for x in self.s.leases.values()), default=INFINITY)
+            if not t1:
+                t1 = INFINITY if pref == INFINITY else max(1, pref // 2)
+            if not t2:
+                t2 = INFINITY if pref == INFINITY else max(1, pref * 4 // 5)
+        if t2 < t1:
+            t1 = t2  # a T1 chosen by the client never exceeds the server's T2
         out += [CancelTimer(T1), CancelTimer(T2)]
-        self.s.t1_at = None if t1 == INFINITY else now + t1
-        self.s.t2_at = None if t2 == INFINITY else now + t2
-        if self.s.t1_at is not None:
-            out.append(SetTimer(T1, self.s.t1_at))
-            self._trace(out, "timer", action="set", name=T1, after=t1)
-        if self.s.t2_at is not None:
-            out.append(SetTimer(T2, self.s.t2_at))
-            self._trace(out, "timer", action="set", name=T2, after=t2)
+        s = self.s
+        s.t1_at = None if t1 == INFINITY else now + t1
+        s.t2_at = None if t2 == INFINITY else now + t2
+        if s.t1_at is not None:
+            out.append(SetTimer(T1, s.t1_at))
+            out.append(Trace("timer", {"action": "set", "name": T1, "after": t1}))
+        if s.t2_at is not None:
+            out.append(SetTimer(T2, s.t2_at))
+            out.append(Trace("timer", {"action": "set", "name": T2, "after": t2}))
 
     def _resume_timers(self, out: list[Action], now: float) -> None:
         """Back in BOUND without a new lease (Confirm, Decline, Information-request): T1 and
@@ -779,7 +798,7 @@ class ClientEngine:
         self._begin(out, MsgType.SOLICIT, now)
 
     def _ias_for(
-        self, leases: list[ClientLease], *, zero: bool, na_only: bool = False
+        self, leases: Iterable[ClientLease], *, zero: bool, na_only: bool = False
     ) -> list[Option]:
         """IA options carrying these leases (lifetimes 0 where the RFC says so)."""
         na: dict[int, list[Option]] = {}
@@ -790,8 +809,10 @@ class ClientEngine:
                 na.setdefault(x.iaid, []).append(IaAddress(x.address, pref, valid))
             elif not na_only:
                 pd.setdefault(x.iaid, []).append(IaPrefix(pref, valid, x.prefixlen, x.address))
-        return [*(IaNa(i, 0, 0, tuple(v)) for i, v in na.items()),
-                *(IaPd(i, 0, 0, tuple(v)) for i, v in pd.items())]  # fmt: skip
+        ias: list[Option] = [IaNa(i, 0, 0, tuple(v)) for i, v in na.items()]
+        if pd:
+            ias += [IaPd(i, 0, 0, tuple(v)) for i, v in pd.items()]
+        return ias
 
     # ------------------------------------------------------------------ state and trace
     def _goto(self, out: list[Action], new: str, event: str, now: float, *,
