@@ -90,6 +90,9 @@ REFRESH = "refresh"  # stateless: information refresh time
 VALID = "valid:"  # + lease key: a lease's valid lifetime ends
 _ALL_DHCP_TEXT = str(ALL_DHCP_RELAY_AGENTS_AND_SERVERS)  # formatting an address costs µs
 _ELAPSED_ZERO = ElapsedTime(0)  # every first transmission's (options are immutable values)
+# actions are immutable values too: the cancellations every exchange repeats, made once
+_CANCEL_RETRANSMISSION = (CancelTimer(RTX), CancelTimer(TX))
+_CANCEL_T1_T2 = (CancelTimer(T1), CancelTimer(T2))
 
 
 class MsgType:
@@ -132,7 +135,7 @@ class ClientConfig:
     pd_iaids: tuple[int, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class ClientLease:
     kind: str  # "na" or "pd"
     iaid: int
@@ -429,8 +432,7 @@ class ClientEngine:
 
     def _cancel_exchange(self, out: list[Action]) -> None:
         if self.exchange is not None:
-            out.append(CancelTimer(RTX))
-            out.append(CancelTimer(TX))
+            out += _CANCEL_RETRANSMISSION
         self.exchange = None
 
     # ------------------------------------------------------------------ receiving
@@ -700,14 +702,17 @@ class ClientEngine:
                     continue
                 lease = ClientLease(kind, ia.iaid, addr, plen, pref, valid, now)
                 self.s.leases[key] = lease
-                self._install(out, lease, action if old is not None else "bound", ia.t1, ia.t2)
+                self._install(out, key, lease, action if old is not None else "bound", ia.t1, ia.t2)
         # §14.2: T1/T2 of 0 leave the choice to the client; one Renew covers every IA
         t1s, t2s = [ia.t1 for ia in granted], [ia.t2 for ia in granted]
         self._t1 = min(t1s) if t1s and all(t1s) else 0
         self._t2 = min(t2s) if t2s and all(t2s) else 0
         return nobinding
 
-    def _install(self, out: list[Action], x: ClientLease, action: str, t1: int, t2: int) -> None:
+    def _install(
+        self, out: list[Action], key: str, x: ClientLease, action: str, t1: int, t2: int
+    ) -> None:
+        """Configure lease ``x`` (its ``key``, which the caller has made) and time it out."""
         cfg = self.config
         if x.kind == "na":
             out.append(ConfigureAddress(x.address, cfg.prefixlen, x.preferred, x.valid, cfg.iface))
@@ -716,13 +721,13 @@ class ClientEngine:
             if cfg.downstream and x.prefixlen <= 64:
                 first = IPv6Network((x.address, x.prefixlen)).network_address + 1
                 out.append(ConfigureAddress(first, 64, x.preferred, x.valid, cfg.downstream))
-        key = "address" if x.kind == "na" else "prefix"
+        label = "address" if x.kind == "na" else "prefix"
         server = self._server_hex() if self.s.server else None
-        out.append(Trace("lease", {"action": action, key: x.text(), "preferred": x.preferred,
+        out.append(Trace("lease", {"action": action, label: x.text(), "preferred": x.preferred,
                                    "valid": x.valid, "t1": t1, "t2": t2, "server": server,
                                    "iaid": x.iaid}))  # fmt: skip
         if x.valid != INFINITY:
-            out.append(SetTimer(VALID + x.key, x.expires))
+            out.append(SetTimer(VALID + key, x.expires))
 
     def _forget(self, out: list[Action], x: ClientLease, action: str) -> None:
         self.s.leases.pop(x.key, None)
@@ -741,7 +746,7 @@ class ClientEngine:
     def _drop_all_leases(self, out: list[Action], action: str) -> None:
         for x in list(self.s.leases.values()):
             self._forget(out, x, action)
-        out += [CancelTimer(T1), CancelTimer(T2)]
+        out += _CANCEL_T1_T2
         self.s.t1_at = self.s.t2_at = None
 
     def _arm_timers(self, out: list[Action], now: float) -> None:
@@ -755,7 +760,7 @@ class ClientEngine:
                 t2 = INFINITY if pref == INFINITY else max(1, pref * 4 // 5)
         if t2 < t1:
             t1 = t2  # a T1 chosen by the client never exceeds the server's T2
-        out += [CancelTimer(T1), CancelTimer(T2)]
+        out += _CANCEL_T1_T2
         s = self.s
         s.t1_at = None if t1 == INFINITY else now + t1
         s.t2_at = None if t2 == INFINITY else now + t2
@@ -791,7 +796,7 @@ class ClientEngine:
 
     def _restart_discovery(self, out: list[Action], now: float, why: str) -> None:
         self._cancel_exchange(out)
-        out += [CancelTimer(T1), CancelTimer(T2)]
+        out += _CANCEL_T1_T2
         self.s.t1_at = self.s.t2_at = None
         self.s.server = None
         self._goto(out, SOLICIT, why, now)

@@ -21,7 +21,7 @@ def positive_rand_factor(rand: Callable[[], float]) -> float:
     return 0.1 * (1.0 - rand())  # (0, 0.1]
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange:
     """One client-initiated exchange: its transaction id and its retransmission state."""
 
