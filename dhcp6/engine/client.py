@@ -664,27 +664,32 @@ class ClientEngine:
         """Bind, extend or remove leases from the Reply's IAs; True if any IA had NoBinding."""
         nobinding = False
         action = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
-        granted: list[IaNa | IaPd] = []
-        for ia in [*msg.ia_na, *msg.ia_pd]:
-            kind = "na" if isinstance(ia, IaNa) else "pd"
+        leases = self.s.leases
+        t1s: list[int] = []  # T1 and T2 of the IAs that granted something
+        t2s: list[int] = []
+        for ia in msg.ia_na + msg.ia_pd:
+            na = isinstance(ia, IaNa)
+            kind = "na" if na else "pd"
             st = ia.status
-            if st is not None and st.status == StatusCode.NO_BINDING:
-                nobinding = True
-                continue
-            if st is not None and not st.ok:
-                self._trace(
-                    out,
-                    "drop",
-                    msg=msg.name,
-                    reason=f"IA {kind}:{ia.iaid}: {st.name} {st.message}".strip(),
-                )
-                continue  # NoAddrsAvail / NoPrefixAvail: the other IAs are kept
+            if st is not None:
+                if st.status == StatusCode.NO_BINDING:
+                    nobinding = True
+                    continue
+                if not st.ok:
+                    self._trace(
+                        out,
+                        "drop",
+                        msg=msg.name,
+                        reason=f"IA {kind}:{ia.iaid}: {st.name} {st.message}".strip(),
+                    )
+                    continue  # NoAddrsAvail / NoPrefixAvail: the other IAs are kept
             if ia.t1 and ia.t2 and ia.t1 > ia.t2:
                 self._drop(out, f"IA {kind}:{ia.iaid} has T1 > T2; discarded", msg=msg.name)
                 continue
-            items = ia.addresses if isinstance(ia, IaNa) else ia.prefixes
+            items = ia.addresses if na else ia.prefixes
             if items:
-                granted.append(ia)
+                t1s.append(ia.t1)
+                t2s.append(ia.t2)
             for item in items:
                 if isinstance(item, IaAddress):
                     addr, plen = item.address, 128
@@ -695,16 +700,15 @@ class ClientEngine:
                     self._drop(out, f"{addr} has preferred > valid; ignored", msg=msg.name)
                     continue
                 key = f"{kind}:{address_text(addr)}/{plen}"
-                old = self.s.leases.get(key)
+                old = leases.get(key)
                 if valid == 0:
                     if old is not None:
                         self._forget(out, old, "removed")
                     continue
                 lease = ClientLease(kind, ia.iaid, addr, plen, pref, valid, now)
-                self.s.leases[key] = lease
+                leases[key] = lease
                 self._install(out, key, lease, action if old is not None else "bound", ia.t1, ia.t2)
         # §14.2: T1/T2 of 0 leave the choice to the client; one Renew covers every IA
-        t1s, t2s = [ia.t1 for ia in granted], [ia.t2 for ia in granted]
         self._t1 = min(t1s) if t1s and all(t1s) else 0
         self._t2 = min(t2s) if t2s and all(t2s) else 0
         return nobinding
@@ -751,7 +755,7 @@ class ClientEngine:
 
     def _arm_timers(self, out: list[Action], now: float) -> None:
         """T1/T2 from the leases (§14.2: 0 means choose — 0.5 / 0.8 × shortest preferred)."""
-        t1, t2 = self._timers_from_last_reply()
+        t1, t2 = self._t1, self._t2  # of the IAs the last Reply granted
         if not (t1 and t2):
             pref = min((x.preferred for x in self.s.leases.values()), default=INFINITY)
             if not t1:
@@ -777,9 +781,6 @@ class ClientEngine:
         for name, at in ((T1, self.s.t1_at), (T2, self.s.t2_at)):
             if at is not None:
                 out.append(SetTimer(name, max(now, at)))
-
-    def _timers_from_last_reply(self) -> tuple[int, int]:
-        return self._t1, self._t2
 
     def _options(self, out: list[Action], msg: Message) -> None:
         """Options a later Reply omits are revoked (§18.2.10.5)."""
