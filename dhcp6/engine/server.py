@@ -94,6 +94,8 @@ _CLIENTID, _SERVERID = OptionCode.CLIENTID, OptionCode.SERVERID
 _SOLICIT, _REQUEST, _REBIND = MessageType.SOLICIT, MessageType.REQUEST, MessageType.REBIND
 _REPLY, _INFORMATION_REQUEST = MessageType.REPLY, MessageType.INFORMATION_REQUEST
 NO_OPTIONS = OptionValues()
+# message_name of each type handled: msg.name is a property calling a function
+_HANDLED_NAME = {int(t): message_name(t) for t in HANDLING}
 # The codec's DUID classes: equal fields are equal wire forms and unequal ones unequal (each
 # type's fields are fixed-width but the last), so two of one class compare without encoding.
 FIELD_DUIDS = frozenset({DuidLLT, DuidEN, DuidLL, DuidUUID, DuidUnknown})
@@ -210,6 +212,9 @@ class ServerEngine:
         self.duid_bytes = duid.encode()
         # a Server-ID's DUID of this class is compared field by field (see _ours)
         self._duid_class = duid.__class__ if duid.__class__ in FIELD_DUIDS else None
+        # The last Server-ID options found to name us and another server (see _ours).
+        self._sid_ours: Option | None = None
+        self._sid_other: Option | None = None
         self.server_id = ServerId(duid)
         self.trace = trace
         self.table = LeaseTable()
@@ -332,11 +337,12 @@ class ServerEngine:
             )
             self._drop_msg(actions, reason, message_name(msg.msg_type))
             return actions
+        name = _HANDLED_NAME[msg.msg_type]
         cid_option = msg.option(_CLIENTID)
         cid = cid_option.duid if isinstance(cid_option, ClientId) else None
         reason = self._invalid(msg, cid is not None, msg.option(_SERVERID))
         if reason is not None:  # the other server's Renew ends here: keep it cheap
-            self._drop_msg(actions, reason, msg.name)
+            self._drop_msg(actions, reason, name)
             return actions
         # a DUID's wire form is never empty: b"" stands for "no Client-ID"
         ctx = Ctx(msg, b"" if cid is None else cid.encode(), src, iface, relay, None, now,
@@ -347,7 +353,7 @@ class ServerEngine:
                 ctx.facts = self._facts_of(s)
             reply, seed = getattr(self, handling.handler)(ctx)
         except Drop as d:
-            self._drop_msg(actions, d.reason, msg.name)
+            self._drop_msg(actions, d.reason, name)
             return actions
         duid = ctx.duid
         if duid:
@@ -359,7 +365,7 @@ class ServerEngine:
             seed = RECONFIGURE_REPLY
         self.stats[seed] = self.stats.get(seed, 0) + 1
         if trace:
-            actions.append(Trace("state", {"seed": seed, "msg": msg.name, "client": duid.hex()}))
+            actions.append(Trace("state", {"seed": seed, "msg": name, "client": duid.hex()}))
         if reply is not None:
             actions.append(self._send(ctx, reply))
         return actions
@@ -387,12 +393,23 @@ class ServerEngine:
 
     def _ours(self, sid: Option) -> bool:
         """False only for a Server-ID naming another server (what is not a ServerId is ours)."""
+        # Options are immutable and a driver's decode memo hands out one object per wire
+        # form, so every Renew to a server carries the same Server-ID object: the last ones
+        # found to name us and another server are held, and known again by identity.
+        if sid is self._sid_ours:
+            return True
+        if sid is self._sid_other:
+            return False
         if not isinstance(sid, ServerId):
             return True
         d = sid.duid
-        if d.__class__ is self._duid_class:
-            return d == self.duid  # what d.encode() == self.duid_bytes says (FIELD_DUIDS)
-        return d.encode() == self.duid_bytes
+        # d == self.duid says what d.encode() == self.duid_bytes says (FIELD_DUIDS)
+        ours = d == self.duid if d.__class__ is self._duid_class else d.encode() == self.duid_bytes
+        if ours:
+            self._sid_ours = sid
+        else:
+            self._sid_other = sid
+        return ours
 
     def _select_subnet(self, ctx: Ctx) -> Subnet | None:
         if ctx.relay is None:
