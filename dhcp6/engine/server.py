@@ -311,7 +311,10 @@ class ServerEngine:
         trace = self.trace
         peer = address_text(src) if trace else ""
         if trace:
-            actions.append(Trace("recv", {**summary(msg), "peer": peer, "iface": iface}))
+            fields = summary(msg)  # a new dict, ours to add to
+            fields["peer"] = peer
+            fields["iface"] = iface
+            actions.append(Trace("recv", fields))
         relay: RelayMessage | None = None
         if isinstance(msg, RelayMessage):
             if msg.msg_type != MessageType.RELAY_FORW:
@@ -611,9 +614,10 @@ class ServerEngine:
 
     def _send(self, ctx: Ctx, reply: Message) -> Send:
         if self.trace:
-            ctx.actions.append(
-                Trace("send", {**summary(reply), "peer": ctx.peer, "iface": ctx.iface})
-            )
+            fields = summary(reply)  # a new dict, ours to add to
+            fields["peer"] = ctx.peer
+            fields["iface"] = ctx.iface
+            ctx.actions.append(Trace("send", fields))
         if ctx.relay is None:
             return Send(reply, ctx.src, CLIENT_PORT, ctx.iface)
         wrapped: AnyMessage = reply
