@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address, IPv6Network
 
-from ..wire._fast import cheap_init
+from ..wire._fast import IP6_FAST, cheap_init
 from ..wire.describe import address_text
 
 NA = "na"
@@ -30,7 +30,9 @@ class Lease:
 
     @property
     def key(self) -> tuple[str, int]:
-        return (self.kind, int(self.address))
+        # a._ip is int(a) without its Python call, where IP6_FAST vouches for it (wire/_fast.py)
+        a = self.address
+        return (self.kind, a._ip if IP6_FAST else int(a))  # type: ignore[attr-defined]
 
     @property
     def network(self) -> IPv6Network:
