@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address, IPv6Network
 
-from ..wire._fast import IP6_FAST, cheap_init
+from ..wire._fast import IP6_FAST, cheap_init, maker
 from ..wire.describe import address_text
 
 NA = "na"
@@ -48,6 +48,11 @@ class Lease:
         """A copy with new lifetimes: what every Renew commits."""
         if self.__class__ is not Lease:  # a subclass may have more fields
             return replace(self, preferred=preferred, valid=valid, expires=expires)
-        # built directly: dataclasses.replace costs several times as much
-        return Lease(self.kind, self.address, self.prefixlen, self.duid, self.iaid,
-                     preferred, valid, expires, self.state, self.subnet)  # fmt: skip
+        # built directly: dataclasses.replace costs several times as much, Lease(...) twice
+        return _make_lease(self.kind, self.address, self.prefixlen, self.duid, self.iaid,
+                           preferred, valid, expires, self.state, self.subnet)  # fmt: skip
+
+
+# Lease(*fields) with every field given, built as the codec builds what it decodes
+# (wire/_fast.py: checked at import to build what the constructor builds)
+_make_lease = maker(Lease)
