@@ -101,6 +101,11 @@ def test_decode_memo_shares_equal_options_and_stays_bounded(monkeypatch):
     a, b = decode(renew, memo=memo), decode(renew, memo=memo)
     assert a == b == decode(renew)
     assert all(x is y for x, y in zip(a.options, b.options, strict=True))  # shared values
+    assert a.options is b.options  # the run of options is remembered whole too
+    # a message of one option: its run is that option's wire form, remembered as an option
+    one = Message(7, 1, (a.options[0],)).encode()
+    assert decode(one, memo=memo) == decode(one) == decode(one, memo=memo)
+    assert decode(one, memo=memo).options[0] is a.options[0]
     monkeypatch.setattr(options, "MEMO_MAX", 3)
     small: dict = {}
     assert decode(renew, memo=small) == a  # four options through a memo that holds three

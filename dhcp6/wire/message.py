@@ -28,6 +28,7 @@ from .options import (
     IaPd,
     IaTa,
     InterfaceId,
+    Memo,
     Option,
     OptionRequest,
     Path,
@@ -306,14 +307,13 @@ def _relay_msg(b: bytes, s: int, e: int, path: tuple[int, ...]) -> Option:
 register(OptionCode.RELAY_MSG, _relay_msg)
 
 
-def decode(
-    data: bytes | bytearray | memoryview, *, memo: dict[bytes, Option] | None = None
-) -> AnyMessage:
+def decode(data: bytes | bytearray | memoryview, *, memo: Memo | None = None) -> AnyMessage:
     """Decode one DHCPv6 message; raises :class:`ParseError` on any malformed input.
 
     ``memo``: a dict the caller keeps across calls, in which a client/server message's own
-    options are remembered by their wire form (see ``decode_options_memo``) — for a caller
-    that decodes the same options over and over (the simulator); the result is the same.
+    options (each, and the run of them) are remembered by their wire form (see
+    ``decode_options_memo``) — for a caller that decodes the same options over and over
+    (the simulator); the result is the same.
     """
     if not isinstance(data, bytes):
         data = bytes(data)

@@ -575,10 +575,13 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
     return tuple(out)
 
 
-MEMO_MAX = 1 << 17  # options a decode memo holds before it starts afresh
+MEMO_MAX = 1 << 17  # entries a decode memo holds before it starts afresh
+
+#: what a decode memo maps a wire form to: one option, or a whole run of options
+Memo = dict[bytes, Option | tuple[Option, ...]]
 
 
-def decode_options_memo(data: bytes, pos: int, end: int, memo: dict[bytes, Option]) -> tuple[Option, ...]:  # fmt: skip
+def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Option, ...]:
     """``decode_options(data, pos, end, ())`` — a message's own options — with each option
     looked up by its wire form in ``memo`` first (and remembered there once decoded).
 
@@ -586,7 +589,18 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: dict[bytes, Optio
     immutable, so equal bytes may share one value: in a simulation, a client's Client-ID,
     its IA in every Renew and the server's answer to it come back unchanged all day.
     Anything malformed goes through decode_options, which raises what it always raises.
+
+    A run of two options or more is remembered whole too (the tuple, by the run's wire
+    form): a client's Renew carries the same options every time, and so does the Reply to
+    it — only the transaction id, outside the run, changes — so one lookup finds them all.
+    A run's key never equals an option's: an option's header gives its length as the key's
+    less 4, a run's first header a shorter one. So a hit is a tuple (a run) or an option
+    (the run is that one option).
     """
+    run = data[pos:end]
+    hit = memo.get(run)
+    if hit is not None:
+        return hit if hit.__class__ is tuple else (hit,)  # type: ignore[return-value]
     out: list[Option] = []
     while pos < end:
         nxt = pos + 4 + (data[pos + 2] << 8 | data[pos + 3]) if pos + 4 <= end else end + 1
@@ -600,9 +614,14 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: dict[bytes, Optio
             if len(memo) >= MEMO_MAX:
                 memo.clear()
             memo[raw] = o
-        out.append(o)
+        out.append(o)  # type: ignore[arg-type]
         pos = nxt
-    return tuple(out)
+    opts = tuple(out)
+    if len(opts) > 1:
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[run] = opts
+    return opts
 
 
 def _client_id(b: bytes, s: int, e: int, path: Path) -> Option:
