@@ -206,3 +206,37 @@ def test_summary_of_the_same_message_again_is_a_fresh_equal_dict():
     again = summary(m)
     assert again == {"msg": "RENEW", "xid": "abcdef", "ia": ["na:1 2001:db8::5"]}
     assert summary(Message(7, 0xABCDEF, (ia,)))["msg"] == "REPLY"
+
+
+def test_summary_remembers_the_options_a_decode_memo_shares_and_nothing_else():
+    """A message decoded through a memo carries an OptionRun (a tuple in every way), the
+    same one each time its options come back: summary() describes it once; the options
+    of a message built anew are described each time and not kept."""
+    from ipaddress import IPv6Address
+
+    import dhcp6.wire.describe as describe
+    from dhcp6.wire import ClientId, DuidLL, IaAddress, IaNa, Message, ServerId, decode
+    from dhcp6.wire.describe import summary
+    from dhcp6.wire.options import OptionRun
+
+    ia = IaNa(1, 1800, 2880, (IaAddress(IPv6Address("2001:db8::5"), 3600, 3600),))
+    m = Message(
+        7, 0x123456, (ServerId(DuidLL(1, b"\x01" * 6)), ClientId(DuidLL(1, b"\x02" * 6)), ia)
+    )
+    memo: dict = {}
+    a, b = decode(m.encode(), memo=memo), decode(m.encode(), memo=memo)
+    assert type(a.options) is OptionRun and a.options is b.options
+    assert (
+        a == m
+        and a.options == m.options
+        and repr(a) == repr(m)
+        and hash(a.options) == hash(m.options)
+    )
+    want = {"msg": "REPLY", "xid": "123456", "ia": ["na:1 2001:db8::5"]}
+    describe._FIELDS.clear()
+    assert summary(m) == want and not describe._FIELDS  # built: not kept
+    first = summary(a)
+    assert first == want and len(describe._FIELDS) == 1
+    first["msg"] = "changed by a caller"
+    assert summary(b) == want and summary(Message(7, 0xABCDEF, b.options))["xid"] == "abcdef"
+    assert len(describe._FIELDS) == 1

@@ -26,6 +26,7 @@ from .options import (
     InterfaceId,
     Option,
     OptionRequest,
+    OptionRun,
     Preference,
     ReconfigureMessage,
     ServerId,
@@ -175,48 +176,80 @@ def _ia_summary(m: Message) -> list[str]:
     return [_ia_text(o) for o in m.options if isinstance(o, (IaNa, IaPd, IaTa))]
 
 
-#: the last message summarised and its summary: a datagram that reaches several engines
-#: (a multicast Solicit on a LAN with two servers) is decoded once, and summarised once
+#: the last relay message summarised and its summary: a datagram that reaches several
+#: engines (a multicast on a LAN with two servers) is decoded once, and summarised once
 _last: tuple[AnyMessage | None, dict[str, Any]] = (None, {})
+
+#: what a message's options add to its summary (``ia``, ``status``, ``rapid_commit``) for
+#: the options a decode memo shares (an OptionRun: the simulator's Renews and Replies
+#: come back with the same one at every renewal), by the run's identity; the run is held,
+#: so its id is not reused. Other options tuples (a message built by an engine) are new
+#: each time: they are described afresh and not kept.
+_FIELDS: dict[int, tuple[tuple[Option, ...], dict[str, Any]]] = {}
+FIELDS_MAX = 1 << 16
+#: the last transaction id formatted and its text: the summaries of one exchange (sent,
+#: received, answered, answer received) share it
+_xid: tuple[int, str] = (-1, "")
+
+
+def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
+    """The fields ``opts`` add to a summary (may be remembered in _FIELDS: not to be
+    changed)."""
+    hit = _FIELDS.get(id(opts))
+    if hit is not None and hit[0] is opts:
+        return hit[1]
+    out: dict[str, Any] = {}
+    ia: list[str] = []
+    st = None
+    rapid = False
+    for o in opts:  # one pass for what m.status, _ia_summary, m.rapid_commit find
+        code = o.code
+        if code == 3 or code == 25 or code == 4:  # IA_NA, IA_PD, IA_TA
+            if isinstance(o, (IaNa, IaPd, IaTa)):
+                ia.append(_ia_text(o))
+        elif code == 13:
+            if st is None:
+                st = o
+        elif code == 14:
+            rapid = True
+    if ia:
+        out["ia"] = ia
+    if isinstance(st, StatusOption):
+        out["status"] = st.name
+    if rapid:
+        out["rapid_commit"] = True
+    if opts.__class__ is OptionRun:
+        if len(_FIELDS) >= FIELDS_MAX:
+            _FIELDS.clear()
+        _FIELDS[id(opts)] = (opts, out)
+    return out
 
 
 def summary(m: AnyMessage) -> dict[str, Any]:
-    """Fields of a ``send``/``recv`` trace event describing a message (a new dict)."""
-    global _last
+    """Fields of a ``send``/``recv`` trace event describing a message (a new dict; its
+    ``ia`` list may be shared with other summaries: not to be changed)."""
+    global _last, _xid
+    if m.__class__ is Message or not isinstance(m, RelayMessage):
+        t = m.msg_type
+        x = m.transaction_id
+        xid = _xid
+        if x != xid[0]:
+            xid = _xid = (x, f"{x:06x}")
+        fields = _option_fields(m.options)
+        if fields:
+            return {"msg": _NAMES.get(t) or message_name(t), "xid": xid[1], **fields}
+        return {"msg": _NAMES.get(t) or message_name(t), "xid": xid[1]}
     last = _last
     if last[0] is m:  # the same (immutable) object, held by _last so its id is not reused
         return dict(last[1])
-    if isinstance(m, RelayMessage):
-        inner = m.innermost()
-        out: dict[str, Any] = {
-            "msg": m.name,
-            "hops": len(m.levels()),
-            "link": address_text(m.link_address),
-        }
-        if inner is not None:
-            out["inner"] = summary(inner)
-    else:
-        t = m.msg_type
-        out = {"msg": _NAMES.get(t) or message_name(t), "xid": f"{m.transaction_id:06x}"}
-        ia: list[str] = []
-        st = None
-        rapid = False
-        for o in m.options:  # one pass for what m.status, _ia_summary, m.rapid_commit find
-            code = o.code
-            if code == 3 or code == 25 or code == 4:  # IA_NA, IA_PD, IA_TA
-                if isinstance(o, (IaNa, IaPd, IaTa)):
-                    ia.append(_ia_text(o))
-            elif code == 13:
-                if st is None:
-                    st = o
-            elif code == 14:
-                rapid = True
-        if ia:
-            out["ia"] = ia
-        if isinstance(st, StatusOption):
-            out["status"] = st.name
-        if rapid:
-            out["rapid_commit"] = True
+    inner = m.innermost()
+    out: dict[str, Any] = {
+        "msg": m.name,
+        "hops": len(m.levels()),
+        "link": address_text(m.link_address),
+    }
+    if inner is not None:
+        out["inner"] = summary(inner)
     _last = (m, out)
     return dict(out)
 

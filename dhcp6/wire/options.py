@@ -577,8 +577,18 @@ def decode_options(data: bytes, pos: int, end: int, path: Path) -> tuple[Option,
 
 MEMO_MAX = 1 << 17  # entries a decode memo holds before it starts afresh
 
+
+class OptionRun(tuple):  # type: ignore[type-arg]
+    """A message's run of options as a decode memo remembers it: one tuple, shared by every
+    message decoded from the same bytes. It is a tuple in every way (==, hash, repr); its
+    class only tells that it lives on, so that what is derived from it may be remembered
+    by its identity without holding short-lived values (dhcp6.wire.describe does so)."""
+
+    __slots__ = ()
+
+
 #: what a decode memo maps a wire form to: one option, or a whole run of options
-Memo = dict[bytes, Option | tuple[Option, ...]]
+Memo = dict[bytes, Option | OptionRun]
 
 
 def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Option, ...]:
@@ -594,13 +604,13 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
     form): a client's Renew carries the same options every time, and so does the Reply to
     it — only the transaction id, outside the run, changes — so one lookup finds them all.
     A run's key never equals an option's: an option's header gives its length as the key's
-    less 4, a run's first header a shorter one. So a hit is a tuple (a run) or an option
+    less 4, a run's first header a shorter one. So a hit is an OptionRun, or an option
     (the run is that one option).
     """
     run = data[pos:end]
     hit = memo.get(run)
     if hit is not None:
-        return hit if hit.__class__ is tuple else (hit,)  # type: ignore[return-value]
+        return hit if hit.__class__ is OptionRun else (hit,)  # type: ignore[return-value]
     out: list[Option] = []
     while pos < end:
         nxt = pos + 4 + (data[pos + 2] << 8 | data[pos + 3]) if pos + 4 <= end else end + 1
@@ -616,11 +626,12 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
             memo[raw] = o
         out.append(o)  # type: ignore[arg-type]
         pos = nxt
-    opts = tuple(out)
-    if len(opts) > 1:
-        if len(memo) >= MEMO_MAX:
-            memo.clear()
-        memo[run] = opts
+    if len(out) < 2:
+        return tuple(out)
+    opts = OptionRun(out)
+    if len(memo) >= MEMO_MAX:
+        memo.clear()
+    memo[run] = opts
     return opts
 
 
