@@ -20,13 +20,14 @@ from typing import Any, ClassVar
 
 from ..constants import OptionCode, StatusCode, status_name
 from ._fast import IP6_FAST, IP_SET, SCOPE_SET, cheap_init, ip6, maker, setters
-from .duid import Duid, DuidEN, DuidLLT, duid_at
+from .duid import Duid, DuidEN, DuidLL, DuidLLT, duid_at
 from .errors import ParseError
 from .names import decode_names, encode_name
 
 _HDR = struct.Struct("!HH")
 _HDR_LLT = struct.Struct("!HHHHI")  # option header, DUID type, hw type, time
 _HDR_EN = struct.Struct("!HHHI")  # option header, DUID type, enterprise number
+_HDR_LL = struct.Struct("!HHHH")  # option header, DUID type, hw type
 _HDR_III = struct.Struct("!HHIII")  # IA_NA, IA_PD
 _HDR_H = struct.Struct("!HHH")  # Elapsed Time
 _HDR_AII = struct.Struct("!HH16sII")  # IAADDR
@@ -100,6 +101,9 @@ class _HasOptions:
 def _encode_duid_option(self: ClientId | ServerId) -> bytes:
     d = self.duid
     t = type(d)
+    if t is DuidLL:
+        ll = d.link_layer
+        return _HDR_LL.pack(self.code, 4 + len(ll), 3, d.hw_type) + ll
     if t is DuidLLT:
         ll = d.link_layer
         return _HDR_LLT.pack(self.code, 8 + len(ll), 1, d.hw_type, d.time) + ll
