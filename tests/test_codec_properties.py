@@ -83,6 +83,8 @@ def test_decode_memo_gives_what_decode_gives(msg, data):
     if not isinstance(got, tuple):
         assert got.encode() == wire
         assert type(got) is type(plain)
+        for code in {o.code for o in plain.options} | {0, 13}:  # an OptionRun's index
+            assert got.option(code) == plain.option(code)
 
 
 def test_decode_memo_shares_equal_options_and_stays_bounded(monkeypatch):
@@ -106,6 +108,9 @@ def test_decode_memo_shares_equal_options_and_stays_bounded(monkeypatch):
     one = Message(7, 1, (a.options[0],)).encode()
     assert decode(one, memo=memo) == decode(one) == decode(one, memo=memo)
     assert decode(one, memo=memo).options[0] is a.options[0]
+    twice = Message(5, 1, (ElapsedTime(1), ElapsedTime(2))).encode()
+    assert decode(twice, memo=memo).option(8) == ElapsedTime(1)  # the first, as a scan finds
+    assert decode(twice, memo=memo).elapsed_time == 1
     monkeypatch.setattr(options, "MEMO_MAX", 3)
     small: dict = {}
     assert decode(renew, memo=small) == a  # four options through a memo that holds three

@@ -13,7 +13,7 @@ wire override it to pack header and body in one step, with the same result.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, ClassVar
@@ -77,7 +77,10 @@ class _HasOptions:
 
     def option(self, code: int) -> Option | None:
         """The first option with this code, or None."""
-        for o in self.options:
+        opts = self.options
+        if opts.__class__ is OptionRun:
+            return opts.first.get(code)  # type: ignore[attr-defined, no-any-return]
+        for o in opts:
             if o.code == code:
                 return o
         return None
@@ -585,10 +588,21 @@ MEMO_MAX = 1 << 17  # entries a decode memo holds before it starts afresh
 class OptionRun(tuple):  # type: ignore[type-arg]
     """A message's run of options as a decode memo remembers it: one tuple, shared by every
     message decoded from the same bytes. It is a tuple in every way (==, hash, repr); its
-    class only tells that it lives on, so that what is derived from it may be remembered
-    by its identity without holding short-lived values (dhcp6.wire.describe does so)."""
+    class tells that it lives on, so that what is derived from it may be remembered by its
+    identity without holding short-lived values (dhcp6.wire.describe does so), and it
+    carries ``first``: each code in the run and its first option, what
+    ``_HasOptions.option`` would scan for (engines ask a message for its Client-ID,
+    Server-ID, Status Code… a dozen times an exchange)."""
 
-    __slots__ = ()
+    first: dict[int, Option]
+
+    def __new__(cls, options: Iterable[Option]) -> OptionRun:
+        run = super().__new__(cls, options)
+        first: dict[int, Option] = {}
+        for o in run:
+            first.setdefault(o.code, o)
+        run.first = first
+        return run
 
 
 #: what a decode memo maps a wire form to: one option, or a whole run of options
