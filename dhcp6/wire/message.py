@@ -74,7 +74,14 @@ class Message(_MessageBase):
     def encode(self) -> bytes:
         head = _U32.pack((self.msg_type & 0xFF) << 24 | (self.transaction_id & 0xFFFFFF))
         opts = self.options
-        if len(opts) == 2:
+        n = len(opts)  # a loop appending to a list costs more than these few parts
+        if n == 3:  # a Reply: Server-ID, Client-ID, IA
+            a, b, c = opts
+            return head + a.encode() + b.encode() + c.encode()
+        if n == 5:  # a Renew: Client-ID, Server-ID, Elapsed Time, IA, ORO
+            a, b, c, d, e = opts
+            return _join((head, a.encode(), b.encode(), c.encode(), d.encode(), e.encode()))
+        if n == 2:
             return head + opts[0].encode() + opts[1].encode()
         parts = [head]
         for o in opts:

@@ -31,6 +31,7 @@ _HDR_LL = struct.Struct("!HHHH")  # option header, DUID type, hw type
 _HDR_III = struct.Struct("!HHIII")  # IA_NA, IA_PD
 _HDR_H = struct.Struct("!HHH")  # Elapsed Time
 _HDR_AII = struct.Struct("!HH16sII")  # IAADDR
+_HDR_III_AII = struct.Struct("!HHIIIHH16sII")  # IA_NA holding one IAADDR (no options)
 _HDR_IIBA = struct.Struct("!HHIIB16s")  # IAPREFIX
 _join = b"".join
 
@@ -156,7 +157,16 @@ class IaNa(_HasOptions, Option):
         opts = self.options
         if not opts:
             return _HDR_III.pack(3, 12, self.iaid, self.t1, self.t2)
-        sub = opts[0].encode() if len(opts) == 1 else encode_options(opts)
+        if len(opts) == 1:
+            a = opts[0]
+            if a.__class__ is IaAddress and not a.options:  # the usual IA: one address
+                ip = a.address
+                ip = ip._ip.to_bytes(16, "big") if IP6_FAST else ip.packed  # type: ignore[attr-defined]
+                return _HDR_III_AII.pack(3, 40, self.iaid, self.t1, self.t2, 5, 24, ip,
+                                         a.preferred_lifetime, a.valid_lifetime)  # fmt: skip
+            sub = a.encode()
+        else:
+            sub = encode_options(opts)
         return _HDR_III.pack(3, 12 + len(sub), self.iaid, self.t1, self.t2) + sub
 
     @property
