@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
-from dhcp6.wire import AnyMessage, Option, ParseError, decode
+from dhcp6.wire import AnyMessage, ParseError, decode
+from dhcp6.wire.options import Memo
 from lab.model import Impairment, Link
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ class Network:
         self._seen_version = 0
         self._last_data: bytes | None = None
         self._last_msg: AnyMessage | None = None
-        self._options: dict[bytes, Option] = {}  # decode memo: options by their wire form
+        self._options: Memo = {}  # decode memo: options (and runs of them) by their wire form
         self.stats = {"sent": 0, "delivered": 0, "lost": 0, "duplicated": 0, "unroutable": 0,
                       "down": 0, "forwarded": 0}  # fmt: skip
 
