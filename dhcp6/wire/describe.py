@@ -172,10 +172,6 @@ def _ia_text(o: IaNa | IaPd | IaTa) -> str:
     return text
 
 
-def _ia_summary(m: Message) -> list[str]:
-    return [_ia_text(o) for o in m.options if isinstance(o, (IaNa, IaPd, IaTa))]
-
-
 #: the last relay message summarised and its summary: a datagram that reaches several
 #: engines (a multicast on a LAN with two servers) is decoded once, and summarised once
 _last: tuple[AnyMessage | None, dict[str, Any]] = (None, {})
@@ -202,7 +198,7 @@ def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
     ia: list[str] = []
     st = None
     rapid = False
-    for o in opts:  # one pass for what m.status, _ia_summary, m.rapid_commit find
+    for o in opts:  # one pass: the IAs, the first Status Code, Rapid Commit
         code = o.code
         if code == 3 or code == 25 or code == 4:  # IA_NA, IA_PD, IA_TA
             if isinstance(o, (IaNa, IaPd, IaTa)):
