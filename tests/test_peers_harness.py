@@ -191,7 +191,10 @@ def test_kea_delegates_prefix_to_dhclient(harness: Harness) -> None:
     print(f"dhclient -P got {prefix} in {time.monotonic() - dhc.started:.3f} s (rapid commit)")
     assert prefix.prefixlen == 56
     assert prefix.subnet_of(ipaddress.IPv6Network(PD_NET))
-    assert f"new_ip6_prefix={prefix}" in dhc.read("events")
+    # dhclient writes its lease file before its script has run, so wait for the script.
+    dhc.wait_for(
+        rf"^new_ip6_prefix={re.escape(str(prefix))}$", file="events", timeout=LEASE_TIMEOUT
+    )
     assert "ia-na" not in dhc.read("leases")
     assert str(prefix.network_address) in kea.read("leases")
 
