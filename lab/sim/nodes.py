@@ -54,6 +54,7 @@ from dhcp6.wire import DuidLL
 
 from ..model import Node
 from .network import Addr, Iface, is_link_local
+from .tracing import fixed
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -82,6 +83,30 @@ def _received(engine: Any, msg: Any, pkt: tuple, iface: str, now: float) -> list
     if msg is None:
         return engine.packet_received(pkt[0], pkt[1], pkt[2], iface, now)  # type: ignore[no-any-return]
     return engine.message_received(msg, pkt[1], pkt[2], iface, now)  # type: ignore[no-any-return]
+
+
+_FIXED: dict[tuple, tuple[dict[str, Any], bytes]] = {}  # the driver's constant fields
+
+
+def _timer_fields(action: str, name: str) -> tuple[dict[str, Any], bytes]:
+    """``timer fired``/``cancelled`` fields of a timer ``name``, serialized once."""
+    key = (action, name)
+    f = _FIXED.get(key)
+    if f is None:
+        f = _FIXED[key] = fixed({"action": action, "name": name})
+    return f
+
+
+def _state_fields(a: StateChanged) -> tuple[dict[str, Any], bytes]:
+    """A state line's fields (StateChanged without extras), serialized once per value:
+    an engine has a few dozen transitions, each with a fixed seed and reason."""
+    key = (a.old, a.new, a.seed, a.reason)
+    f = _FIXED.get(key)
+    if f is None:
+        if len(_FIXED) >= 4096:  # reasons are texts: keep the memo bounded
+            _FIXED.clear()
+        f = _FIXED[key] = fixed({"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason})
+    return f
 
 
 class MemoryStore:
@@ -184,12 +209,14 @@ class SimNode:
                 sim.set_timer(self, a.name, a.at)
             elif c is CancelTimer:
                 if self.timers.pop(a.name, None) is not None:
-                    emit(name, "timer", {"action": "cancelled", "name": a.name})
+                    sim.trace.emit_fixed(name, "timer", _timer_fields("cancelled", a.name))
             elif c is StateChanged:
-                fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
                 if a.extra:
+                    fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
                     fields.update(a.extra)
-                emit(name, "state", fields)
+                    emit(name, "state", fields)
+                else:
+                    sim.trace.emit_fixed(name, "state", _state_fields(a))
                 self.on_state(a)
             elif c is CommitLease or c is RemoveLease or c is CommitMeta:
                 self.commit(a)
@@ -201,7 +228,7 @@ class SimNode:
 
     def fire(self, name: str) -> None:
         if name not in self.quiet:
-            self.sim.trace.emit(self.name, "timer", {"action": "fired", "name": name})
+            self.sim.trace.emit_fixed(self.name, "timer", _timer_fields("fired", name))
         self.run(self.engine.timer_fired(name, self.sim.now))
 
     def error(self, message: Any) -> None:
@@ -292,6 +319,7 @@ class ClientNode(SimNode):
         self.renewals = self.rebinds = self.expiries = self.bound = 0
         self.state = ""
         self._addrs: dict[int, Addr] = {}  # configured addresses (their text is kept)
+        self._added: dict[tuple, tuple[dict[str, Any], bytes]] = {}  # address added fields
 
     def identity(self) -> None:
         iface = self.ifaces.get(self.config.iface)
@@ -375,8 +403,16 @@ class ClientNode(SimNode):
         if a.__class__ is ConfigureAddress:
             if iface is not None:
                 self.sim.net.add_address(iface, known)
-            self.sim.trace.emit(self.name, "address", {"action": "added", "address": known._text,
-                                "iface": name, "preferred": a.preferred, "valid": a.valid})  # fmt: skip
+            # every Renew configures the same address and lifetimes: serialize them once
+            key = (v, name, a.preferred, a.valid)
+            f = self._added.get(key)
+            if f is None:
+                if len(self._added) >= 64:
+                    self._added.clear()
+                f = self._added[key] = fixed({"action": "added", "address": known._text,
+                                              "iface": name, "preferred": a.preferred,
+                                              "valid": a.valid})  # fmt: skip
+            self.sim.trace.emit_fixed(self.name, "address", f)
         else:
             if iface is not None:
                 self.sim.net.remove_address(iface, known)

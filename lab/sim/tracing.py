@@ -27,6 +27,23 @@ from dhcp6.trace import JSON_OPTIONS
 _dumps = orjson.dumps
 _FIELDS = JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE  # a line's fields: "{…}\n"
 _FLUSH_LINES = 8192  # lines kept before one write()
+_FLUSH_PARTS = 4 * _FLUSH_LINES  # a line is 4 parts of SimTrace._buf
+
+
+def time_text(t: float) -> bytes:
+    """``repr(round(t, 6))``, the trace's time, faster: for 1e-4 ≤ t < 1e9 the 6-decimal
+    text (correctly rounded, as round() does) without trailing zeros is that repr — such a
+    decimal has at most 15 significant digits, so it is the shortest text of its float."""
+    if 1e-4 <= t < 1e9:
+        s = b"%.6f" % t
+        s = s.rstrip(b"0")
+        return s + b"0" if s[-1] == 46 else s  # "3600." → "3600.0"
+    return repr(round(t, 6)).encode()
+
+
+def fixed(fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """Fields for :meth:`SimTrace.emit_fixed`: the dict and its JSON, made once."""
+    return fields, _dumps(fields, default=str, option=_FIELDS)[1:]
 
 
 class SimTrace:
@@ -63,8 +80,7 @@ class SimTrace:
         self._ts_comma = b"0.0,"
         self._lead = b'{"t":0.0'
         self._heads: dict[str, dict[str, bytes]] = {}  # node → kind → b',"node":…,"pt":'
-        self._buf: list[bytes] = []  # parts of the lines not yet written
-        self._held = 0  # lines in _buf
+        self._buf: list[bytes] = []  # parts of the lines not yet written, 4 per line
         self._per_node: dict[str, list[bytes]] | None = None
         self._dir: Path | None = None
         self._out: IO[Any] | None = None
@@ -111,46 +127,61 @@ class SimTrace:
         """One event of ``node``: ``{"t", "node", "event", "pt", **fields}``."""
         self.lines += 1
         if self._writing:
-            if self.now != self._t:
-                self._t = t = self.now
-                ts = repr(round(t, 6)).encode()
-                self._lead, self._ts, self._ts_comma = b'{"t":' + ts, ts + b"}\n", ts + b","
-            heads = self._heads.get(node)
-            if heads is None:
-                heads = self._heads[node] = {}
-            head = heads.get(kind)
-            if head is None:
-                head = heads[kind] = (
-                    b',"node":' + _dumps(node) + b',"event":' + _dumps(kind) + b',"pt":'
-                )
-            if self._per_node is None:
-                if fields:
-                    self._buf += (self._lead, head, self._ts_comma,
-                                  _dumps(fields, default=str, option=_FIELDS)[1:])  # fmt: skip
-                else:
-                    self._buf += (self._lead, head, self._ts)
-                self._held += 1
-                if self._held >= _FLUSH_LINES:
-                    self._flush_buf()
-            else:
-                line = self._lead + head
-                if fields:
-                    line += self._ts_comma + _dumps(fields, default=str, option=_FIELDS)[1:]
-                else:
-                    line += self._ts
-                self._per_node.setdefault(node, []).append(line)
-                if self.lines % _FLUSH_LINES == 0:
-                    self._flush_dir()
+            self._line(node, kind, _dumps(fields, default=str, option=_FIELDS)[1:] if fields
+                       else b"")  # fmt: skip
         if self._dicts:
-            t = round(self.now, 6)
-            ev: dict[str, Any] = {"t": t, "node": node, "event": kind, "pt": t}
-            if fields:
-                ev.update(fields)
-            if self.keep and (self.keep_nodes is None or node in self.keep_nodes):
-                self.by_node.setdefault(node, []).append(ev)
-                self.events.append(ev)
-            for fn in self.listeners:
-                fn(ev)
+            self._event(node, kind, fields)
+
+    def emit_fixed(self, node: str, kind: str, fixed: tuple[dict[str, Any], bytes]) -> None:
+        """:meth:`emit` of fields that never change, serialized once by :func:`fixed`
+        (a driver's ``timer fired``/``cancelled`` and state lines)."""
+        self.lines += 1
+        if self._writing:
+            self._line(node, kind, fixed[1])
+        if self._dicts:
+            self._event(node, kind, fixed[0])
+
+    def _line(self, node: str, kind: str, body: bytes) -> None:
+        """Queue a line: ``body`` is the fields' JSON without its "{" ("…}\n"), or b""."""
+        t = self.now
+        if t != self._t:
+            self._t = t
+            ts = time_text(t)
+            self._lead, self._ts, self._ts_comma = b'{"t":' + ts, ts + b"}\n", ts + b","
+        try:
+            head = self._heads[node][kind]
+        except KeyError:
+            head = self._head(node, kind)
+        if self._per_node is None:
+            buf = self._buf
+            if body:
+                buf += (self._lead, head, self._ts_comma, body)
+            else:
+                buf += (self._lead, head, self._ts, body)
+            if len(buf) >= _FLUSH_PARTS:
+                self._flush_buf()
+        else:
+            self._per_node.setdefault(node, []).append(
+                self._lead + head + (self._ts_comma + body if body else self._ts)
+            )
+            if self.lines % _FLUSH_LINES == 0:
+                self._flush_dir()
+
+    def _head(self, node: str, kind: str) -> bytes:
+        head = b',"node":' + _dumps(node) + b',"event":' + _dumps(kind) + b',"pt":'
+        self._heads.setdefault(node, {})[kind] = head
+        return head
+
+    def _event(self, node: str, kind: str, fields: dict[str, Any] | None) -> None:
+        t = round(self.now, 6)
+        ev: dict[str, Any] = {"t": t, "node": node, "event": kind, "pt": t}
+        if fields:
+            ev.update(fields)
+        if self.keep and (self.keep_nodes is None or node in self.keep_nodes):
+            self.by_node.setdefault(node, []).append(ev)
+            self.events.append(ev)
+        for fn in self.listeners:
+            fn(ev)
 
     # ------------------------------------------------------------------ queries
     def node(self, name: str) -> list[dict[str, Any]]:
@@ -175,7 +206,6 @@ class SimTrace:
             data = b"".join(self._buf)
             self._out.write(data.decode() if self._text else data)
         self._buf = []
-        self._held = 0
 
     def _flush_dir(self) -> None:
         assert self._dir is not None and self._per_node is not None
