@@ -32,6 +32,7 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
 from dhcp6.wire import AnyMessage, ParseError, decode
+from dhcp6.wire._fast import IP6_FAST
 from dhcp6.wire.options import Memo
 from lab.model import Impairment, Link
 
@@ -198,7 +199,7 @@ class Network:
         """A message an engine sends (EngineHost._send): encoded, routed, put on a link."""
         self.stats["sent"] += 1
         data = msg.encode()
-        d = int(dst)
+        d = dst._ip if IP6_FAST else int(dst)  # int() of an address is a Python call
         if d >> 120 == 0xFF:  # is_multicast(d), inline: every datagram passes here
             outs = [node.ifaces[iface]] if iface in node.ifaces else list(node.ifaces.values())
             for out in outs:
@@ -239,7 +240,7 @@ class Network:
             delay += imp.delay
         sim = self.sim
         at = sim.now + delay
-        if is_multicast(nh):
+        if nh >> 120 == 0xFF:  # is_multicast(nh)
             for target in self._multicast_targets(link, nh, pkt[3]):
                 if target is not out:
                     for _ in range(copies):

@@ -76,15 +76,6 @@ def eui64_mac(address: IPv6Address) -> bytes | None:
     return bytes([b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]])
 
 
-def _received(engine: Any, msg: Any, pkt: tuple, iface: str, now: float) -> list:
-    """The engine's actions for a datagram ``pkt`` (data, src, dst, …) decoded as ``msg``
-    (Network.decoded); a malformed one (None) goes through packet_received, which says why
-    it is dropped."""
-    if msg is None:
-        return engine.packet_received(pkt[0], pkt[1], pkt[2], iface, now)  # type: ignore[no-any-return]
-    return engine.message_received(msg, pkt[1], pkt[2], iface, now)  # type: ignore[no-any-return]
-
-
 _FIXED: dict[tuple, tuple[dict[str, Any], bytes]] = {}  # the driver's constant fields
 
 
@@ -332,8 +323,13 @@ class ClientNode(SimNode):
 
     def deliver(self, iface: Iface, pkt: tuple) -> None:
         if self.running and pkt[3] == CLIENT_PORT and iface.name == self.config.iface:
-            self.run(_received(self.engine, self.sim.net.decoded(pkt[0]), pkt, iface.name,
-                               self.sim.now))  # fmt: skip
+            msg = self.sim.net.decoded(pkt[0])
+            if msg is None:  # malformed: packet_received says why it is dropped
+                self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
+                                                     self.sim.now))  # fmt: skip
+            else:
+                self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
+                                                      self.sim.now))  # fmt: skip
 
     def start(self) -> None:
         if self.running:
@@ -474,8 +470,13 @@ class ServerNode(SimNode):
 
     def deliver(self, iface: Iface, pkt: tuple) -> None:
         if self.running and pkt[3] == SERVER_PORT and iface.name in self._serve:
-            self.run(_received(self.engine, self.sim.net.decoded(pkt[0]), pkt, iface.name,
-                               self.sim.now))  # fmt: skip
+            msg = self.sim.net.decoded(pkt[0])
+            if msg is None:  # malformed: packet_received says why it is dropped
+                self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
+                                                     self.sim.now))  # fmt: skip
+            else:
+                self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
+                                                      self.sim.now))  # fmt: skip
 
     def start(self) -> None:
         if self.running:
