@@ -9,7 +9,7 @@ Inputs: ``start(now)``, ``packet_received(data, src, dst, iface, now)``,
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
@@ -93,6 +93,14 @@ _ELAPSED_ZERO = ElapsedTime(0)  # every first transmission's (options are immuta
 # actions are immutable values too: the cancellations every exchange repeats, made once
 _CANCEL_RETRANSMISSION = (CancelTimer(RTX), CancelTimer(TX))
 _CANCEL_T1_T2 = (CancelTimer(T1), CancelTimer(T2))
+#: StateChanged actions by (old, new, event, seed, server): every Renew repeats the same
+#: two, and the drivers only read them (their ``extra`` too); made once, for all engines
+_STATE_CHANGES: dict[tuple[str, str, str, str | None, str | None], StateChanged] = {}
+#: the ``timer set`` trace events of T1/T2 by (name, after, type of after): the same few
+#: values for every client of a server (the type too: 1800 and 1800.0 trace differently)
+_TIMER_SETS: dict[tuple[str, float, type], Trace] = {}
+_CACHE_MAX = 4096  # entries either table holds; past that, actions are made afresh
+_MAX_RT_CODES = frozenset({OptionCode.SOL_MAX_RT, OptionCode.INF_MAX_RT})
 
 
 class MsgType:
@@ -158,6 +166,47 @@ class ClientLease:
         return a if self.kind == "na" else f"{a}/{self.prefixlen}"
 
 
+@dataclass(slots=True)
+class _Grant:
+    """An address or prefix a Reply grants, with the actions that taking it repeats at
+    every renewal (the driver only reads actions, so they are made once)."""
+
+    kind: str  # "na" or "pd"
+    iaid: int
+    address: IPv6Address
+    prefixlen: int
+    preferred: int
+    valid: int
+    t1: int  # of its IA
+    t2: int
+    key: str  # ClientLease.key
+    configure: tuple[Action, ...]  # ConfigureAddress / ConfigurePrefix (and downstream)
+    traces: dict[str, Trace] = field(default_factory=dict)  # the lease event by action
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What a received message's options say, worked out once per run of options: a
+    simulator's decode memo hands a client the same options tuple in every Reply to its
+    Renew (only the transaction id differs), so all of this is reused while it comes back
+    (``options`` is held, so its identity is a sound key)."""
+
+    options: tuple[Option, ...]
+    msg_type: int
+    recv: dict[str, Any]  # the ``recv`` event's fields (xid, peer and iface filled per call)
+    ids: str | None  # why the Server-ID / Client-ID make it invalid (§16.10), or None
+    server: Duid | None
+    status: Any  # the message's own Status Code option (StatusOption | None)
+    max_rt: bool  # carries SOL_MAX_RT or INF_MAX_RT
+    dns: tuple[IPv6Address, ...]
+    domains: tuple[str, ...]
+    # a Reply whose IAs only grant (no status but Success, nothing dropped or removed):
+    # what taking them does, and the T1/T2 they leave; None until one is taken that way
+    grants: tuple[_Grant, ...] | None = None
+    t1: int = 0
+    t2: int = 0
+
+
 @dataclass
 class Advertised:
     message: Message
@@ -200,7 +249,7 @@ class ClientEngine:
         self.inf_max_rt: float = INF_MAX_RT
         self.link_was_down = False
         self.declining: list[ClientLease] = []
-        self._ia_opts: list[Option] = []  # the IAs of the Request in progress
+        self._ia_opts: Sequence[Option] = ()  # the IAs of the exchange in progress
         self._t1 = self._t2 = 0  # T1/T2 of the IAs the last Reply granted (0: choose)
         self.reconfigure_key: bytes | None = None  # RKAP key from our server (§20.4)
         self.replay: int = -1  # the highest replay counter seen from the server
@@ -209,6 +258,12 @@ class ClientEngine:
         self._server_id: ServerId | None = None
         self._server_text: tuple[Duid | None, str] = (None, "")
         self._pd = config.pd_iaids or tuple(range(1, config.ia_pd + 1))
+        # made once, reused while nothing they depend on changes (see where each is read)
+        self._zero_ias: tuple[Option, ...] | None = None  # every lease's IA, lifetimes 0
+        self._built: tuple[int, Sequence[Option], Duid | None, tuple[Option, ...],
+                           dict[str, Any]] | None = None  # fmt: skip
+        self._xid_text: tuple[int, str] = (-1, "")  # the last transaction id sent, as text
+        self._seen: _Seen | None = None  # of the last message received
 
     # ------------------------------------------------------------------ views
     @property
@@ -276,18 +331,18 @@ class ClientEngine:
     def timer_fired(self, name: str, now: float) -> list[Action]:
         out: list[Action] = []
         s = self.s
-        if name in (TX, RTX):
-            self._retransmit(out, now)
-        elif name == T1 and s.state == BOUND and not (s.t2_at and now >= s.t2_at):
+        if name == T1 and s.state == BOUND and not (s.t2_at and now >= s.t2_at):
             self._goto(out, RENEW, "T1", now)
-            self._ia_opts = self._ias_for(s.leases.values(), zero=True)
+            self._ia_opts = self._lease_ias()
             self._begin(out, MsgType.RENEW, now, deadline=s.t2_at)
+        elif name in (TX, RTX):
+            self._retransmit(out, now)
         elif (name == T2 and s.state in (BOUND, RENEW)) or (name == T1 and s.state == BOUND):
             # T2 (or a T1 that fires when T2 is already due: T1 = T2) → Rebind
             out.append(CancelTimer(T2))
             self._cancel_exchange(out)
             self._goto(out, REBIND, "T2", now)
-            self._ia_opts = self._ias_for(s.leases.values(), zero=True)
+            self._ia_opts = self._lease_ias()
             last = max((x.expires for x in s.leases.values()), default=now)
             self._begin(out, MsgType.REBIND, now, deadline=last)
         elif name.startswith(VALID):
@@ -306,8 +361,8 @@ class ClientEngine:
                deadline: float | None = None, delay: bool = True) -> None:  # fmt: skip
         self._cancel_exchange(out)
         params = RETRANSMISSION[msg_type]
-        self.exchange = Exchange(msg_type, self.new_xid() & 0xFFFFFF, params, deadline=deadline,
-                                 first_rt_positive=msg_type == MsgType.SOLICIT)  # fmt: skip
+        self.exchange = Exchange(msg_type, self.new_xid() & 0xFFFFFF, params, deadline, None, 0,
+                                 0.0, msg_type == MsgType.SOLICIT)  # fmt: skip
         if msg_type == MsgType.SOLICIT:
             self.adverts = []
         if params.delay and delay:
@@ -337,43 +392,62 @@ class ClientEngine:
             ex.started = now
             if ex.params.mrd and ex.deadline is None:
                 ex.deadline = now + ex.params.mrd
-        msg = self._build(ex, now)
+        msg, fields = self._build(ex, now)
         t = ex.msg_type
         mrt = (
             self.sol_max_rt if t == MsgType.SOLICIT
             else self.inf_max_rt if t == MsgType.INFORMATION_REQUEST
             else None
         )  # fmt: skip
-        ex.rt = ex.next_rt(self.rand, mrt)
+        ex.rt = rt = ex.next_rt(self.rand, mrt)
         ex.count += 1
-        iface = self.config.iface
-        out.append(Send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT, iface))
-        fields = summary(msg)  # a new dict: the event's own fields follow the message's
-        fields.update(to=_ALL_DHCP_TEXT, iface=iface, attempt=ex.count, rt=round(ex.rt, 6))
+        out.append(Send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT, self.config.iface))
+        x = ex.xid
+        if self._xid_text[0] != x:
+            self._xid_text = (x, f"{x:06x}")  # as summary() has it; the Reply's recv reuses it
+        fields["xid"] = self._xid_text[1]
+        fields["attempt"] = ex.count
+        fields["rt"] = round(rt, 6)
         out.append(Trace("send", fields))
         at = now + ex.rt
         if ex.deadline is not None and ex.deadline < at:
             at = ex.deadline
         out.append(SetTimer(RTX, at))
 
-    def _build(self, ex: Exchange, now: float) -> Message:
+    def _build(self, ex: Exchange, now: float) -> tuple[Message, dict[str, Any]]:
+        """The message to send, and a new dict of its ``send`` event's fields (``xid``,
+        ``attempt`` and ``rt`` for the caller to fill in).
+
+        A first transmission's options depend only on the type, the IAs and the server:
+        while those stay the same objects (a client's Renews), the options tuple and the
+        fields are made once."""
         t = ex.msg_type
+        elapsed = ex.elapsed_centiseconds(now)
+        ia_opts, server = self._ia_opts, self.s.server
+        built = self._built
+        if (elapsed == 0 and built is not None and built[0] == t and built[1] is ia_opts
+                and built[2] is server):  # fmt: skip
+            return Message(t, ex.xid, built[3]), built[4].copy()
         opts: list[Option] = [self.client_id]
         if t in _TO_OUR_SERVER:
             opts.append(self._server_option())
-        elapsed = ex.elapsed_centiseconds(now)
         opts.append(_ELAPSED_ZERO if elapsed == 0 else ElapsedTime(elapsed))
         if t == MsgType.SOLICIT:
             opts += self._solicit_ias()
             if self.config.rapid_commit:
                 opts.append(RapidCommit())
         elif t != MsgType.INFORMATION_REQUEST:
-            opts += self._ia_opts
+            opts += ia_opts
         if t in _WITH_ORO:
             opts.append(self._oro(t))
             if self.config.reconfigure_accept:
                 opts.append(ReconfigureAccept())
-        return Message(t, ex.xid, tuple(opts))
+        msg = Message(t, ex.xid, tuple(opts))
+        fields = summary(msg)  # a new dict: the event's own fields follow the message's
+        fields.update(to=_ALL_DHCP_TEXT, iface=self.config.iface, attempt=0, rt=0.0)
+        if elapsed == 0:
+            self._built = (t, ia_opts, server, msg.options, fields.copy())
+        return msg, fields
 
     def _oro(self, t: int) -> OptionRequest:
         """The Option Request option for message type ``t`` (made once per type)."""
@@ -451,28 +525,51 @@ class ClientEngine:
         """A datagram already decoded (``packet_received`` after ``decode``): a driver
         that delivers one datagram to several engines decodes it once."""
         out: list[Action] = []
-        if isinstance(msg, RelayMessage):
+        if msg.__class__ is not Message and isinstance(msg, RelayMessage):
             self._drop(out, "relay message on the client port", msg=msg.name)
             return out
-        fields = summary(msg)  # a new dict: the event's own fields follow the message's
-        fields.update(peer=address_text(src), iface=iface)
+        seen = self._seen
+        if seen is None or seen.options is not msg.options or seen.msg_type != msg.msg_type:
+            seen = self._seen = self._see(msg)
+        fields = seen.recv.copy()
+        x = msg.transaction_id
+        fields["xid"] = self._xid_text[1] if self._xid_text[0] == x else f"{x:06x}"
+        fields["peer"] = address_text(src)
+        fields["iface"] = iface
         out.append(Trace("recv", fields))
         if msg.msg_type == MsgType.RECONFIGURE:
             self._reconfigure(out, msg, dst, now)
             return out
-        reason = self._invalid(msg)
+        reason = self._invalid(msg, seen)
         if reason:
             self._drop(out, reason, msg=msg.name)
             return out
         if msg.msg_type == MsgType.ADVERTISE:
-            self._advertise(out, msg, now)
+            self._advertise(out, msg, seen, now)
         elif msg.msg_type == MsgType.REPLY:
-            self._reply(out, msg, now)
+            self._reply(out, msg, seen, now)
         else:  # Reconfigure (answered only with Reconfigure Accept: relay+reconfigure issue)
             self._drop(out, f"{msg.name} not handled in state {self.state}", msg=msg.name)
         return out
 
-    def _invalid(self, msg: Message) -> str | None:
+    def _see(self, msg: Message) -> _Seen:
+        """Work out what ``msg``'s options say (see _Seen)."""
+        server = msg.server_id
+        cid = msg.client_id
+        ids = (
+            "no Server-ID" if server is None
+            else "no Client-ID" if cid is None
+            else "Client-ID is not ours" if cid != self.duid
+            else None
+        )  # fmt: skip
+        recv = summary(msg)  # the event's own fields follow the message's
+        recv.update(peer="", iface="")
+        opts = msg.options
+        max_rt = any(o.code in _MAX_RT_CODES for o in opts)
+        return _Seen(opts, msg.msg_type, recv, ids, server, msg.status, max_rt,
+                     msg.dns_servers, msg.domain_list)  # fmt: skip
+
+    def _invalid(self, msg: Message, seen: _Seen) -> str | None:
         """§16.3 / §16.10 (and §16.11's basics): why this message must be discarded."""
         t = msg.msg_type
         if t not in (MsgType.ADVERTISE, MsgType.REPLY):
@@ -480,13 +577,8 @@ class ClientEngine:
         ex = self.exchange
         if ex is None or msg.transaction_id != ex.xid:
             return "transaction id matches no exchange in progress"
-        if msg.server_id is None:
-            return "no Server-ID"
-        cid = msg.client_id
-        if cid is None:
-            return "no Client-ID"
-        if cid != self.duid:
-            return "Client-ID is not ours"
+        if seen.ids is not None:
+            return seen.ids
         if t == MsgType.ADVERTISE:
             if ex.msg_type != MsgType.SOLICIT:
                 return f"Advertise while in {self.state}"
@@ -550,8 +642,9 @@ class ClientEngine:
                 self.reconfigure_key, counter = got
                 self.replay = max(self.replay, counter)
 
-    def _advertise(self, out: list[Action], msg: Message, now: float) -> None:
-        self._learn_max_rt(msg)
+    def _advertise(self, out: list[Action], msg: Message, seen: _Seen, now: float) -> None:
+        if seen.max_rt:
+            self._learn_max_rt(msg)
         if not self._offers_something(msg):  # §18.2.9
             self._drop(out, "Advertise offers no addresses or prefixes", msg=msg.name)
             return
@@ -583,25 +676,27 @@ class ClientEngine:
         adv = self.adverts.pop(0)
         self.s.server = adv.message.server_id
         # the offered leases as hints, lifetimes and T1/T2 zero (§21.4, §21.6)
-        self._ia_opts = [
+        ias: list[Option] = [
             *(IaNa(ia.iaid, 0, 0, tuple(IaAddress(a.address, 0, 0) for a in ia.addresses))
               for ia in adv.message.ia_na if ia.addresses),
             *(IaPd(ia.iaid, 0, 0, tuple(IaPrefix(0, 0, p.prefix_length, p.prefix) for p in ia.prefixes))
               for ia in adv.message.ia_pd if ia.prefixes),
         ]  # fmt: skip
         # IAs the server could not fill are asked for again, empty
-        have = {(type(o), o.iaid) for o in self._ia_opts}  # type: ignore[attr-defined]
-        self._ia_opts += [o for o in self._solicit_ias() if (type(o), o.iaid) not in have]  # type: ignore[attr-defined]
+        have = {(type(o), o.iaid) for o in ias}  # type: ignore[attr-defined]
+        ias += [o for o in self._solicit_ias() if (type(o), o.iaid) not in have]  # type: ignore[attr-defined]
+        self._ia_opts = ias
         self._goto(out, REQUEST, why, now, server=adv.message.server_id.hex())  # type: ignore[union-attr]
         self._begin(out, MsgType.REQUEST, now)
 
-    def _reply(self, out: list[Action], msg: Message, now: float) -> None:
+    def _reply(self, out: list[Action], msg: Message, seen: _Seen, now: float) -> None:
         ex = self.exchange
         assert ex is not None
         t = ex.msg_type
-        self._learn_max_rt(msg)
+        if seen.max_rt:
+            self._learn_max_rt(msg)
         self._learn_key(msg)
-        top = msg.status
+        top = seen.status
         if t == MsgType.RELEASE:
             self._cancel_exchange(out)
             self._goto(out, STOPPED, "Reply or REL_MAX_RC", now)
@@ -621,7 +716,7 @@ class ClientEngine:
             return
         if t == MsgType.INFORMATION_REQUEST:
             self._cancel_exchange(out)
-            self._options(out, msg)
+            self._options(out, seen)
             irt = IRT_DEFAULT
             o = msg.option(OptionCode.INFORMATION_REFRESH_TIME)
             if isinstance(o, InformationRefreshTime):
@@ -637,13 +732,19 @@ class ClientEngine:
             return
         # Request, Renew, Rebind, or Solicit with Rapid Commit (§18.2.10.1)
         self._cancel_exchange(out)
-        self.s.server = msg.server_id
-        nobinding = self._apply_ias(out, msg, t, now)
-        self._options(out, msg)
+        self.s.server = seen.server
+        if seen.grants is not None:  # the same IAs as a Reply taken before: grants only
+            self._take_all(out, seen, t, now)
+            nobinding = False
+        else:
+            nobinding = self._apply_ias(out, msg, seen, t, now)
+        self._options(out, seen)
         if nobinding and t in (MsgType.RENEW, MsgType.REBIND):
-            self._ia_opts = self._ias_for(self.leases, zero=True)
-            have = {(type(o), o.iaid) for o in self._ia_opts}  # type: ignore[attr-defined]
-            self._ia_opts += [o for o in self._solicit_ias() if (type(o), o.iaid) not in have]  # type: ignore[attr-defined]
+            ias = self._lease_ias()
+            have = {(type(o), o.iaid) for o in ias}  # type: ignore[attr-defined]
+            self._ia_opts = (
+                *ias, *(o for o in self._solicit_ias() if (type(o), o.iaid) not in have)  # type: ignore[attr-defined]
+            )  # fmt: skip
             self._goto(out, REQUEST, "Reply with NoBinding", now)
             self._begin(out, MsgType.REQUEST, now)
             return
@@ -660,22 +761,39 @@ class ClientEngine:
         self._goto(out, BOUND, event, now, server=self._server_hex())
         self._arm_timers(out, now)
 
-    def _apply_ias(self, out: list[Action], msg: Message, t: int, now: float) -> bool:
-        """Bind, extend or remove leases from the Reply's IAs; True if any IA had NoBinding."""
+    def _apply_ias(self, out: list[Action], msg: Message, seen: _Seen, t: int, now: float) -> bool:
+        """Bind, extend or remove leases from the Reply's IAs; True if any IA had NoBinding.
+
+        A Reply that only grants (see _Seen) leaves its grants in ``seen``: when the same
+        options come again, _take_all does what this does, without working them out."""
         nobinding = False
-        action = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
+        only_grants = True  # nothing but grants taken (no status but Success, no drop)
+        word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
+        server = self._server_hex() if self.s.server else None
         leases = self.s.leases
+        grants: list[_Grant] = []
         t1s: list[int] = []  # T1 and T2 of the IAs that granted something
         t2s: list[int] = []
-        for ia in msg.ia_na + msg.ia_pd:
+        pds: list[IaPd] = []
+        ias: list[IaNa | IaPd] = []
+        for o in msg.options:  # the IA_NAs, then the IA_PDs (one pass, by type)
+            c = o.__class__
+            if c is IaNa or (c is not IaPd and isinstance(o, IaNa)):
+                ias.append(o)  # type: ignore[arg-type]
+            elif c is IaPd or isinstance(o, IaPd):
+                pds.append(o)  # type: ignore[arg-type]
+        if pds:
+            ias += pds
+        for ia in ias:
             na = isinstance(ia, IaNa)
             kind = "na" if na else "pd"
             st = ia.status
             if st is not None:
                 if st.status == StatusCode.NO_BINDING:
-                    nobinding = True
+                    nobinding, only_grants = True, False
                     continue
                 if not st.ok:
+                    only_grants = False
                     self._trace(
                         out,
                         "drop",
@@ -684,9 +802,10 @@ class ClientEngine:
                     )
                     continue  # NoAddrsAvail / NoPrefixAvail: the other IAs are kept
             if ia.t1 and ia.t2 and ia.t1 > ia.t2:
+                only_grants = False
                 self._drop(out, f"IA {kind}:{ia.iaid} has T1 > T2; discarded", msg=msg.name)
                 continue
-            items = ia.addresses if na else ia.prefixes
+            items = ia.addresses if na else ia.prefixes  # type: ignore[union-attr]
             if items:
                 t1s.append(ia.t1)
                 t2s.append(ia.t2)
@@ -697,44 +816,77 @@ class ClientEngine:
                     addr, plen = item.prefix, item.prefix_length
                 pref, valid = item.preferred_lifetime, item.valid_lifetime
                 if pref > valid:
+                    only_grants = False
                     self._drop(out, f"{addr} has preferred > valid; ignored", msg=msg.name)
                     continue
                 key = f"{kind}:{address_text(addr)}/{plen}"
-                old = leases.get(key)
                 if valid == 0:
+                    only_grants = False
+                    old = leases.get(key)
                     if old is not None:
                         self._forget(out, old, "removed")
                     continue
-                lease = ClientLease(kind, ia.iaid, addr, plen, pref, valid, now)
-                leases[key] = lease
-                self._install(out, key, lease, action if old is not None else "bound", ia.t1, ia.t2)
+                g = self._grant(kind, ia.iaid, addr, plen, pref, valid, ia.t1, ia.t2, key)
+                grants.append(g)
+                self._take(out, g, word, server, now)
         # §14.2: T1/T2 of 0 leave the choice to the client; one Renew covers every IA
         self._t1 = min(t1s) if t1s and all(t1s) else 0
         self._t2 = min(t2s) if t2s and all(t2s) else 0
+        if only_grants:
+            seen.grants, seen.t1, seen.t2 = tuple(grants), self._t1, self._t2
         return nobinding
 
-    def _install(
-        self, out: list[Action], key: str, x: ClientLease, action: str, t1: int, t2: int
-    ) -> None:
-        """Configure lease ``x`` (its ``key``, which the caller has made) and time it out."""
-        cfg = self.config
-        if x.kind == "na":
-            out.append(ConfigureAddress(x.address, cfg.prefixlen, x.preferred, x.valid, cfg.iface))
-        else:
-            out.append(ConfigurePrefix(IPv6Network((x.address, x.prefixlen)), x.preferred, x.valid))
-            if cfg.downstream and x.prefixlen <= 64:
-                first = IPv6Network((x.address, x.prefixlen)).network_address + 1
-                out.append(ConfigureAddress(first, 64, x.preferred, x.valid, cfg.downstream))
-        label = "address" if x.kind == "na" else "prefix"
+    def _take_all(self, out: list[Action], seen: _Seen, t: int, now: float) -> None:
+        """_apply_ias for a Reply whose IAs only grant, from what it worked out before."""
+        word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
         server = self._server_hex() if self.s.server else None
-        out.append(Trace("lease", {"action": action, label: x.text(), "preferred": x.preferred,
-                                   "valid": x.valid, "t1": t1, "t2": t2, "server": server,
-                                   "iaid": x.iaid}))  # fmt: skip
-        if x.valid != INFINITY:
-            out.append(SetTimer(VALID + key, x.expires))
+        for g in seen.grants:  # type: ignore[union-attr]
+            self._take(out, g, word, server, now)
+        self._t1, self._t2 = seen.t1, seen.t2
+
+    def _grant(self, kind: str, iaid: int, addr: IPv6Address, plen: int, pref: int,
+               valid: int, t1: int, t2: int, key: str) -> _Grant:  # fmt: skip
+        """A grant and the actions that configure it."""
+        cfg = self.config
+        configure: tuple[Action, ...]
+        if kind == "na":
+            configure = (ConfigureAddress(addr, cfg.prefixlen, pref, valid, cfg.iface),)
+        else:
+            configure = (ConfigurePrefix(IPv6Network((addr, plen)), pref, valid),)
+            if cfg.downstream and plen <= 64:
+                first = IPv6Network((addr, plen)).network_address + 1
+                configure += (ConfigureAddress(first, 64, pref, valid, cfg.downstream),)
+        return _Grant(kind, iaid, addr, plen, pref, valid, t1, t2, key, configure)
+
+    def _take(self, out: list[Action], g: _Grant, word: str, server: str | None,
+              now: float) -> None:  # fmt: skip
+        """Bind grant ``g`` as a lease from ``now``: configure it and time it out.
+        ``word`` is the lease event's action for a lease held before ("renewed"…)."""
+        leases = self.s.leases
+        old = leases.get(g.key)
+        if old is None:
+            word = "bound"
+            self._zero_ias = None  # a lease more
+        elif old.iaid != g.iaid:
+            self._zero_ias = None
+        leases[g.key] = ClientLease(g.kind, g.iaid, g.address, g.prefixlen, g.preferred,
+                                    g.valid, now)  # fmt: skip
+        out += g.configure
+        trace = g.traces.get(word)
+        if trace is None:
+            label = "address" if g.kind == "na" else "prefix"
+            text = address_text(g.address)
+            trace = g.traces[word] = Trace("lease", {
+                "action": word, label: text if g.kind == "na" else f"{text}/{g.prefixlen}",
+                "preferred": g.preferred, "valid": g.valid, "t1": g.t1, "t2": g.t2,
+                "server": server, "iaid": g.iaid})  # fmt: skip
+        out.append(trace)
+        if g.valid != INFINITY:
+            out.append(SetTimer(VALID + g.key, now + g.valid))
 
     def _forget(self, out: list[Action], x: ClientLease, action: str) -> None:
         self.s.leases.pop(x.key, None)
+        self._zero_ias = None
         out.append(CancelTimer(VALID + x.key))
         cfg = self.config
         if x.kind == "na":
@@ -770,10 +922,10 @@ class ClientEngine:
         s.t2_at = None if t2 == INFINITY else now + t2
         if s.t1_at is not None:
             out.append(SetTimer(T1, s.t1_at))
-            out.append(Trace("timer", {"action": "set", "name": T1, "after": t1}))
+            out.append(_timer_set(T1, t1))
         if s.t2_at is not None:
             out.append(SetTimer(T2, s.t2_at))
-            out.append(Trace("timer", {"action": "set", "name": T2, "after": t2}))
+            out.append(_timer_set(T2, t2))
 
     def _resume_timers(self, out: list[Action], now: float) -> None:
         """Back in BOUND without a new lease (Confirm, Decline, Information-request): T1 and
@@ -782,10 +934,10 @@ class ClientEngine:
             if at is not None:
                 out.append(SetTimer(name, max(now, at)))
 
-    def _options(self, out: list[Action], msg: Message) -> None:
+    def _options(self, out: list[Action], seen: _Seen) -> None:
         """Options a later Reply omits are revoked (§18.2.10.5)."""
-        self.s.dns_servers = msg.dns_servers
-        self.s.domain_list = msg.domain_list
+        self.s.dns_servers = seen.dns
+        self.s.domain_list = seen.domains
 
     def _after_decline(self, out: list[Action], now: float, event: str) -> None:
         self.declining = []
@@ -802,6 +954,14 @@ class ClientEngine:
         self.s.server = None
         self._goto(out, SOLICIT, why, now)
         self._begin(out, MsgType.SOLICIT, now)
+
+    def _lease_ias(self) -> tuple[Option, ...]:
+        """``_ias_for(every lease, zero=True)`` (a Renew's or Rebind's IAs), made again
+        only when a lease is added, removed or moves to another IA (_take, _forget)."""
+        ias = self._zero_ias
+        if ias is None:
+            ias = self._zero_ias = tuple(self._ias_for(self.s.leases.values(), zero=True))
+        return ias
 
     def _ias_for(
         self, leases: Iterable[ClientLease], *, zero: bool, na_only: bool = False
@@ -824,13 +984,37 @@ class ClientEngine:
     def _goto(self, out: list[Action], new: str, event: str, now: float, *,
               seed: str | None = None, **extra: Any) -> None:  # fmt: skip
         old = self.s.state
+        server = extra.get("server") if len(extra) == 1 else None
+        if extra and server.__class__ is not str:  # other fields: not worth remembering
+            key = None
+        else:
+            key = (old, new, event, seed, server)
+            change = _STATE_CHANGES.get(key)
+            if change is not None:  # checked against ALLOWED when it was made
+                self.s.state = new
+                out.append(change)
+                return
         if (old, new) not in ALLOWED:
             raise AssertionError(f"client transition {old} -> {new} ({event}) is not in the table")
         self.s.state = new
-        out.append(StateChanged(old, new, seed or SEED[new], event, extra))
+        change = StateChanged(old, new, seed or SEED[new], event, extra)
+        if key is not None and len(_STATE_CHANGES) < _CACHE_MAX:
+            _STATE_CHANGES[key] = change
+        out.append(change)
 
     def _trace(self, out: list[Action], kind: str, **fields: Any) -> None:
         out.append(Trace(kind, fields))
 
     def _drop(self, out: list[Action], reason: str, **fields: Any) -> None:
         out.append(Trace("drop", {"reason": reason, **fields}))
+
+
+def _timer_set(name: str, after: float) -> Trace:
+    """The ``timer set`` event of T1 or T2 (see _TIMER_SETS)."""
+    key = (name, after, after.__class__)
+    trace = _TIMER_SETS.get(key)
+    if trace is None:
+        trace = Trace("timer", {"action": "set", "name": name, "after": after})
+        if len(_TIMER_SETS) < _CACHE_MAX:
+            _TIMER_SETS[key] = trace
+    return trace
