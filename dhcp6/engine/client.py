@@ -51,6 +51,7 @@ from ..wire import (
     SolMaxRt,
     decode,
 )
+from ..wire._fast import maker
 from ..wire.describe import address_text, summary
 from . import rkap
 from .actions import (
@@ -99,8 +100,12 @@ _STATE_CHANGES: dict[tuple[str, str, str, str | None, str | None], StateChanged]
 #: the ``timer set`` trace events of T1/T2 by (name, after, type of after): the same few
 #: values for every client of a server (the type too: 1800 and 1800.0 trace differently)
 _TIMER_SETS: dict[tuple[str, float, type], Trace] = {}
+_NO_TRACES = (Trace("timer"), Trace("timer"))  # placeholders, never sent
 _CACHE_MAX = 4096  # entries either table holds; past that, actions are made afresh
 _MAX_RT_CODES = frozenset({OptionCode.SOL_MAX_RT, OptionCode.INF_MAX_RT})
+# Message(…) and Send(…) built as the server engine builds its messages (every field given)
+_make_message = maker(Message)
+_make_send = maker(Send)
 
 
 class MsgType:
@@ -264,6 +269,8 @@ class ClientEngine:
                            dict[str, Any]] | None = None  # fmt: skip
         self._xid_text: tuple[int, str] = (-1, "")  # the last transaction id sent, as text
         self._seen: _Seen | None = None  # of the last message received
+        # the last T1/T2 armed and their ``timer set`` events (see _arm_timers)
+        self._timer_traces: tuple[float, float, Trace, Trace] = (-1, -1, *_NO_TRACES)
 
     # ------------------------------------------------------------------ views
     @property
@@ -401,7 +408,8 @@ class ClientEngine:
         )  # fmt: skip
         ex.rt = rt = ex.next_rt(self.rand, mrt)
         ex.count += 1
-        out.append(Send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT, self.config.iface))
+        out.append(_make_send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT,
+                              self.config.iface, None))  # fmt: skip
         x = ex.xid
         if self._xid_text[0] != x:
             self._xid_text = (x, f"{x:06x}")  # as summary() has it; the Reply's recv reuses it
@@ -422,12 +430,12 @@ class ClientEngine:
         while those stay the same objects (a client's Renews), the options tuple and the
         fields are made once."""
         t = ex.msg_type
-        elapsed = ex.elapsed_centiseconds(now)
+        elapsed = 0 if ex.count == 0 else ex.elapsed_centiseconds(now)
         ia_opts, server = self._ia_opts, self.s.server
         built = self._built
         if (elapsed == 0 and built is not None and built[0] == t and built[1] is ia_opts
                 and built[2] is server):  # fmt: skip
-            return Message(t, ex.xid, built[3]), built[4].copy()
+            return _make_message(t, ex.xid, built[3]), built[4].copy()
         opts: list[Option] = [self.client_id]
         if t in _TO_OUR_SERVER:
             opts.append(self._server_option())
@@ -636,11 +644,11 @@ class ClientEngine:
             self._begin(out, MsgType.INFORMATION_REQUEST, now, delay=False)
 
     def _learn_key(self, msg: Message) -> None:
-        if self.config.reconfigure_accept:
-            got = rkap.key_from(msg)
-            if got is not None:
-                self.reconfigure_key, counter = got
-                self.replay = max(self.replay, counter)
+        """The reconfigure key a Reply carries (the caller checks reconfigure_accept)."""
+        got = rkap.key_from(msg)
+        if got is not None:
+            self.reconfigure_key, counter = got
+            self.replay = max(self.replay, counter)
 
     def _advertise(self, out: list[Action], msg: Message, seen: _Seen, now: float) -> None:
         if seen.max_rt:
@@ -695,7 +703,8 @@ class ClientEngine:
         t = ex.msg_type
         if seen.max_rt:
             self._learn_max_rt(msg)
-        self._learn_key(msg)
+        if self.config.reconfigure_accept:
+            self._learn_key(msg)
         top = seen.status
         if t == MsgType.RELEASE:
             self._cancel_exchange(out)
@@ -732,12 +741,13 @@ class ClientEngine:
             return
         # Request, Renew, Rebind, or Solicit with Rapid Commit (§18.2.10.1)
         self._cancel_exchange(out)
-        self.s.server = seen.server
+        self.s.server = seen.server  # not None: _invalid checked it
+        server = self._server_hex()
         if seen.grants is not None:  # the same IAs as a Reply taken before: grants only
-            self._take_all(out, seen, t, now)
+            self._take_all(out, seen, t, server, now)
             nobinding = False
         else:
-            nobinding = self._apply_ias(out, msg, seen, t, now)
+            nobinding = self._apply_ias(out, msg, seen, t, server, now)
         self._options(out, seen)
         if nobinding and t in (MsgType.RENEW, MsgType.REBIND):
             ias = self._lease_ias()
@@ -758,10 +768,12 @@ class ClientEngine:
             event = "Reply with Rapid Commit"
         else:
             event = "Reply with leases" if t == MsgType.REQUEST else "Reply"
-        self._goto(out, BOUND, event, now, server=self._server_hex())
+        self._goto(out, BOUND, event, now, server=server)
         self._arm_timers(out, now)
 
-    def _apply_ias(self, out: list[Action], msg: Message, seen: _Seen, t: int, now: float) -> bool:
+    def _apply_ias(
+        self, out: list[Action], msg: Message, seen: _Seen, t: int, server: str, now: float
+    ) -> bool:
         """Bind, extend or remove leases from the Reply's IAs; True if any IA had NoBinding.
 
         A Reply that only grants (see _Seen) leaves its grants in ``seen``: when the same
@@ -769,7 +781,6 @@ class ClientEngine:
         nobinding = False
         only_grants = True  # nothing but grants taken (no status but Success, no drop)
         word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
-        server = self._server_hex() if self.s.server else None
         leases = self.s.leases
         grants: list[_Grant] = []
         t1s: list[int] = []  # T1 and T2 of the IAs that granted something
@@ -836,10 +847,9 @@ class ClientEngine:
             seen.grants, seen.t1, seen.t2 = tuple(grants), self._t1, self._t2
         return nobinding
 
-    def _take_all(self, out: list[Action], seen: _Seen, t: int, now: float) -> None:
+    def _take_all(self, out: list[Action], seen: _Seen, t: int, server: str, now: float) -> None:
         """_apply_ias for a Reply whose IAs only grant, from what it worked out before."""
         word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
-        server = self._server_hex() if self.s.server else None
         for g in seen.grants:  # type: ignore[union-attr]
             self._take(out, g, word, server, now)
         self._t1, self._t2 = seen.t1, seen.t2
@@ -858,8 +868,7 @@ class ClientEngine:
                 configure += (ConfigureAddress(first, 64, pref, valid, cfg.downstream),)
         return _Grant(kind, iaid, addr, plen, pref, valid, t1, t2, key, configure)
 
-    def _take(self, out: list[Action], g: _Grant, word: str, server: str | None,
-              now: float) -> None:  # fmt: skip
+    def _take(self, out: list[Action], g: _Grant, word: str, server: str, now: float) -> None:
         """Bind grant ``g`` as a lease from ``now``: configure it and time it out.
         ``word`` is the lease event's action for a lease held before ("renewed"…)."""
         leases = self.s.leases
@@ -917,15 +926,22 @@ class ClientEngine:
         if t2 < t1:
             t1 = t2  # a T1 chosen by the client never exceeds the server's T2
         out += _CANCEL_T1_T2
+        traces = self._timer_traces
+        if traces[0] is not t1 or traces[1] is not t2:  # not the same ints as the last time
+            traces = self._timer_traces = (t1, t2, _timer_set(T1, t1), _timer_set(T2, t2))
         s = self.s
-        s.t1_at = None if t1 == INFINITY else now + t1
-        s.t2_at = None if t2 == INFINITY else now + t2
-        if s.t1_at is not None:
-            out.append(SetTimer(T1, s.t1_at))
-            out.append(_timer_set(T1, t1))
-        if s.t2_at is not None:
-            out.append(SetTimer(T2, s.t2_at))
-            out.append(_timer_set(T2, t2))
+        if t1 == INFINITY:
+            s.t1_at = None
+        else:
+            s.t1_at = at = now + t1
+            out.append(SetTimer(T1, at))
+            out.append(traces[2])
+        if t2 == INFINITY:
+            s.t2_at = None
+        else:
+            s.t2_at = at = now + t2
+            out.append(SetTimer(T2, at))
+            out.append(traces[3])
 
     def _resume_timers(self, out: list[Action], now: float) -> None:
         """Back in BOUND without a new lease (Confirm, Decline, Information-request): T1 and
@@ -982,21 +998,24 @@ class ClientEngine:
 
     # ------------------------------------------------------------------ state and trace
     def _goto(self, out: list[Action], new: str, event: str, now: float, *,
-              seed: str | None = None, **extra: Any) -> None:  # fmt: skip
-        old = self.s.state
-        server = extra.get("server") if len(extra) == 1 else None
-        if extra and server.__class__ is not str:  # other fields: not worth remembering
+              seed: str | None = None, server: str | None = None, **extra: Any) -> None:  # fmt: skip
+        """Move to state ``new``; ``server`` and ``extra`` are more fields of its event."""
+        s = self.s
+        old = s.state
+        if extra:  # other fields (refresh…): not worth remembering
             key = None
         else:
             key = (old, new, event, seed, server)
             change = _STATE_CHANGES.get(key)
             if change is not None:  # checked against ALLOWED when it was made
-                self.s.state = new
+                s.state = new
                 out.append(change)
                 return
         if (old, new) not in ALLOWED:
             raise AssertionError(f"client transition {old} -> {new} ({event}) is not in the table")
-        self.s.state = new
+        s.state = new
+        if server is not None:
+            extra = {"server": server, **extra}
         change = StateChanged(old, new, seed or SEED[new], event, extra)
         if key is not None and len(_STATE_CHANGES) < _CACHE_MAX:
             _STATE_CHANGES[key] = change

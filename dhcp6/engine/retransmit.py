@@ -45,7 +45,9 @@ class Exchange:
         irt = self.params.irt
         cap = self.params.mrt if mrt is None else mrt
         if self.count == 0:
-            r = positive_rand_factor(rand) if self.first_rt_positive else rand_factor(rand)
+            # rand_factor / positive_rand_factor, inline (an exchange's first RT is the one
+            # every Renew draws)
+            r = 0.1 * (1.0 - rand()) if self.first_rt_positive else -0.1 + 0.2 * rand()
             rt = irt + r * irt
         else:
             rt = 2 * self.rt + rand_factor(rand) * self.rt
