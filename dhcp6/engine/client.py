@@ -128,6 +128,10 @@ class MsgType:
 
 # §18.2: the messages that name the chosen server (Server-ID), and those that ask for options
 _TO_OUR_SERVER = frozenset({MsgType.REQUEST, MsgType.RENEW, MsgType.RELEASE, MsgType.DECLINE})
+#: the exchanges whose Reply binds nothing (tested at once: most Replies answer a Renew)
+_REPLY_BINDS_NOTHING = frozenset({MsgType.RELEASE, MsgType.DECLINE, MsgType.CONFIRM,
+                                  MsgType.INFORMATION_REQUEST})  # fmt: skip
+_FOR_CLIENTS = frozenset({MsgType.ADVERTISE, MsgType.REPLY})
 _WITH_ORO = frozenset({MsgType.SOLICIT, MsgType.REQUEST, MsgType.RENEW, MsgType.REBIND,
                        MsgType.INFORMATION_REQUEST})  # fmt: skip
 
@@ -185,6 +189,7 @@ class _Grant:
     t1: int  # of its IA
     t2: int
     key: str  # ClientLease.key
+    timer: str  # its valid-lifetime timer (VALID + key)
     configure: tuple[Action, ...]  # ConfigureAddress / ConfigurePrefix (and downstream)
     traces: dict[str, Trace] = field(default_factory=dict)  # the lease event by action
 
@@ -366,11 +371,13 @@ class ClientEngine:
     # ------------------------------------------------------------------ exchanges
     def _begin(self, out: list[Action], msg_type: MessageType, now: float,
                deadline: float | None = None, delay: bool = True) -> None:  # fmt: skip
-        self._cancel_exchange(out)
+        if self.exchange is not None:  # _cancel_exchange (the new one replaces it)
+            out += _CANCEL_RETRANSMISSION
         params = RETRANSMISSION[msg_type]
+        solicit = msg_type == MsgType.SOLICIT
         self.exchange = Exchange(msg_type, self.new_xid() & 0xFFFFFF, params, deadline, None, 0,
-                                 0.0, msg_type == MsgType.SOLICIT)  # fmt: skip
-        if msg_type == MsgType.SOLICIT:
+                                 0.0, solicit)  # fmt: skip
+        if solicit:
             self.adverts = []
         if params.delay and delay:
             delay = self.rand() * params.delay
@@ -545,17 +552,18 @@ class ClientEngine:
         fields["peer"] = address_text(src)
         fields["iface"] = iface
         out.append(Trace("recv", fields))
-        if msg.msg_type == MsgType.RECONFIGURE:
+        t = msg.msg_type
+        if t == MsgType.RECONFIGURE:
             self._reconfigure(out, msg, dst, now)
             return out
         reason = self._invalid(msg, seen)
         if reason:
             self._drop(out, reason, msg=msg.name)
             return out
-        if msg.msg_type == MsgType.ADVERTISE:
-            self._advertise(out, msg, seen, now)
-        elif msg.msg_type == MsgType.REPLY:
+        if t == MsgType.REPLY:
             self._reply(out, msg, seen, now)
+        elif t == MsgType.ADVERTISE:
+            self._advertise(out, msg, seen, now)
         else:  # Reconfigure (answered only with Reconfigure Accept: relay+reconfigure issue)
             self._drop(out, f"{msg.name} not handled in state {self.state}", msg=msg.name)
         return out
@@ -580,7 +588,7 @@ class ClientEngine:
     def _invalid(self, msg: Message, seen: _Seen) -> str | None:
         """§16.3 / §16.10 (and §16.11's basics): why this message must be discarded."""
         t = msg.msg_type
-        if t not in (MsgType.ADVERTISE, MsgType.REPLY):
+        if t not in _FOR_CLIENTS:
             return f"{msg.name} is not for clients"
         ex = self.exchange
         if ex is None or msg.transaction_id != ex.xid:
@@ -705,42 +713,16 @@ class ClientEngine:
             self._learn_max_rt(msg)
         if self.config.reconfigure_accept:
             self._learn_key(msg)
+        if t in _REPLY_BINDS_NOTHING:
+            self._reply_binding_nothing(out, msg, seen, t, now)
+            return
         top = seen.status
-        if t == MsgType.RELEASE:
-            self._cancel_exchange(out)
-            self._goto(out, STOPPED, "Reply or REL_MAX_RC", now)
-            return
-        if t == MsgType.DECLINE:
-            self._cancel_exchange(out)
-            self._after_decline(out, now, "Reply or DEC_MAX_RC")
-            return
-        if t == MsgType.CONFIRM:
-            self._cancel_exchange(out)
-            if top is not None and top.status == StatusCode.NOT_ON_LINK:
-                self._drop_all_leases(out, "removed")
-                self._restart_discovery(out, now, "Reply NotOnLink")
-            else:
-                self._goto(out, BOUND, "Reply Success", now)
-                self._resume_timers(out, now)
-            return
-        if t == MsgType.INFORMATION_REQUEST:
-            self._cancel_exchange(out)
-            self._options(out, seen)
-            irt = IRT_DEFAULT
-            o = msg.option(OptionCode.INFORMATION_REFRESH_TIME)
-            if isinstance(o, InformationRefreshTime):
-                irt = INFINITY if o.value == INFINITY else max(IRT_MINIMUM, o.value)
-            self._goto(out, BOUND, "Reply", now, refresh=irt)
-            if self.s.leases:  # a stateful client that was reconfigured: timers go on
-                self._resume_timers(out, now)
-            elif irt != INFINITY:
-                out.append(SetTimer(REFRESH, now + irt))
-            return
         if top is not None and top.status == StatusCode.UNSPEC_FAIL:
             self._drop(out, f"Reply with UnspecFail ({top.message}); retransmitting", msg=msg.name)
             return
         # Request, Renew, Rebind, or Solicit with Rapid Commit (§18.2.10.1)
-        self._cancel_exchange(out)
+        out += _CANCEL_RETRANSMISSION  # _cancel_exchange: there is one
+        self.exchange = None
         self.s.server = seen.server  # not None: _invalid checked it
         server = self._server_hex()
         if seen.grants is not None:  # the same IAs as a Reply taken before: grants only
@@ -748,7 +730,7 @@ class ClientEngine:
             nobinding = False
         else:
             nobinding = self._apply_ias(out, msg, seen, t, server, now)
-        self._options(out, seen)
+        self.s.dns_servers, self.s.domain_list = seen.dns, seen.domains  # _options
         if nobinding and t in (MsgType.RENEW, MsgType.REBIND):
             ias = self._lease_ias()
             have = {(type(o), o.iaid) for o in ias}  # type: ignore[attr-defined]
@@ -770,6 +752,35 @@ class ClientEngine:
             event = "Reply with leases" if t == MsgType.REQUEST else "Reply"
         self._goto(out, BOUND, event, now, server=server)
         self._arm_timers(out, now)
+
+    def _reply_binding_nothing(
+        self, out: list[Action], msg: Message, seen: _Seen, t: int, now: float
+    ) -> None:
+        """The Reply to a Release, Decline, Confirm or Information-request."""
+        self._cancel_exchange(out)
+        if t == MsgType.RELEASE:
+            self._goto(out, STOPPED, "Reply or REL_MAX_RC", now)
+        elif t == MsgType.DECLINE:
+            self._after_decline(out, now, "Reply or DEC_MAX_RC")
+        elif t == MsgType.CONFIRM:
+            top = seen.status
+            if top is not None and top.status == StatusCode.NOT_ON_LINK:
+                self._drop_all_leases(out, "removed")
+                self._restart_discovery(out, now, "Reply NotOnLink")
+            else:
+                self._goto(out, BOUND, "Reply Success", now)
+                self._resume_timers(out, now)
+        else:  # Information-request
+            self._options(out, seen)
+            irt = IRT_DEFAULT
+            o = msg.option(OptionCode.INFORMATION_REFRESH_TIME)
+            if isinstance(o, InformationRefreshTime):
+                irt = INFINITY if o.value == INFINITY else max(IRT_MINIMUM, o.value)
+            self._goto(out, BOUND, "Reply", now, refresh=irt)
+            if self.s.leases:  # a stateful client that was reconfigured: timers go on
+                self._resume_timers(out, now)
+            elif irt != INFINITY:
+                out.append(SetTimer(REFRESH, now + irt))
 
     def _apply_ias(
         self, out: list[Action], msg: Message, seen: _Seen, t: int, server: str, now: float
@@ -866,7 +877,7 @@ class ClientEngine:
             if cfg.downstream and plen <= 64:
                 first = IPv6Network((addr, plen)).network_address + 1
                 configure += (ConfigureAddress(first, 64, pref, valid, cfg.downstream),)
-        return _Grant(kind, iaid, addr, plen, pref, valid, t1, t2, key, configure)
+        return _Grant(kind, iaid, addr, plen, pref, valid, t1, t2, key, VALID + key, configure)
 
     def _take(self, out: list[Action], g: _Grant, word: str, server: str, now: float) -> None:
         """Bind grant ``g`` as a lease from ``now``: configure it and time it out.
@@ -891,7 +902,7 @@ class ClientEngine:
                 "server": server, "iaid": g.iaid})  # fmt: skip
         out.append(trace)
         if g.valid != INFINITY:
-            out.append(SetTimer(VALID + g.key, now + g.valid))
+            out.append(SetTimer(g.timer, now + g.valid))
 
     def _forget(self, out: list[Action], x: ClientLease, action: str) -> None:
         self.s.leases.pop(x.key, None)
