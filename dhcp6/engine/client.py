@@ -273,6 +273,7 @@ class ClientEngine:
         self._built: tuple[int, Sequence[Option], Duid | None, tuple[Option, ...],
                            dict[str, Any]] | None = None  # fmt: skip
         self._xid_text: tuple[int, str] = (-1, "")  # the last transaction id sent, as text
+        self._peer: tuple[IPv6Address | None, str] = (None, "")  # the last sender, as text
         self._seen: _Seen | None = None  # of the last message received
         # the last T1/T2 armed and their ``timer set`` events (see _arm_timers)
         self._timer_traces: tuple[float, float, Trace, Trace] = (-1, -1, *_NO_TRACES)
@@ -418,9 +419,8 @@ class ClientEngine:
         out.append(_make_send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT,
                               self.config.iface, None))  # fmt: skip
         x = ex.xid
-        if self._xid_text[0] != x:
-            self._xid_text = (x, f"{x:06x}")  # as summary() has it; the Reply's recv reuses it
-        fields["xid"] = self._xid_text[1]
+        fields["xid"] = xt = f"{x:06x}"  # as summary() has it
+        self._xid_text = (x, xt)  # the Reply's recv event reuses it
         fields["attempt"] = ex.count
         fields["rt"] = round(rt, 6)
         out.append(Trace("send", fields))
@@ -549,7 +549,10 @@ class ClientEngine:
         fields = seen.recv.copy()
         x = msg.transaction_id
         fields["xid"] = self._xid_text[1] if self._xid_text[0] == x else f"{x:06x}"
-        fields["peer"] = address_text(src)
+        peer = self._peer
+        if peer[0] is not src:  # the same server's address again, most of the time
+            peer = self._peer = (src, address_text(src))
+        fields["peer"] = peer[1]
         fields["iface"] = iface
         out.append(Trace("recv", fields))
         t = msg.msg_type
