@@ -11,6 +11,7 @@ from dhcp6.constants import OptionCode, StatusCode
 from dhcp6.engine.actions import CommitLease, RemoveLease, Send, SetTimer, Trace
 from dhcp6.engine.server_table import HANDLING, transitions
 from dhcp6.leases.model import DECLINED
+from dhcp6.server_config import config_from_text
 from dhcp6.wire import (
     ClientId,
     IaAddress,
@@ -439,3 +440,71 @@ def test_message_received_is_packet_received_after_decode():
         fields = [list(a.fields) for a in got if isinstance(a, Trace)]
         assert fields == [list(a.fields) for a in want if isinstance(a, Trace)]  # key order
     assert by_msg.stats == by_bytes.stats and by_msg.table.leases == by_bytes.table.leases
+
+
+def test_usual_renew_fast_path_is_the_general_path():
+    """A Renew decoded with a memo (its options an OptionRun, as in the simulator) may take
+    the engine's shortcut for the usual renewal; it must act as the general path does —
+    actions, trace fields and their order, table, stats — in the usual case and around it."""
+    plain, fast = engine(), engine()  # fast: every message decoded with one memo
+    memo: dict = {}
+    renew1 = msg(M.RENEW, 1, na(1, "2001:db8:1::100"), oro(23), server=True)
+    script = [
+        (msg(M.SOLICIT, 1, na(1), pd(2)), MCAST, "eth0"),
+        (Message(M.REQUEST, 2, (ClientId(client(1)), ServerId(SERVER_DUID), na(1), pd(2))), MCAST, "eth0"),
+        (renew1, MCAST, "eth0"),
+        (renew1, MCAST, "eth0"),  # the same run again: what the engine kept is used
+        (renew1, A("2001:db8:1::1"), "eth0"),  # unicast
+        (renew1, MCAST, "eth9"),  # from a link with no subnet
+        (msg(M.RENEW, 1, na(1, "2001:db8:1::101"), server=True), MCAST, "eth0"),  # not its address
+        (msg(M.RENEW, 1, na(1), server=True), MCAST, "eth0"),  # no address asked
+        (msg(M.RENEW, 1, na(1, "2001:db8:1::100"), pd(2), server=True), MCAST, "eth0"),
+        (msg(M.RENEW, 2, na(1, "2001:db8:1::100"), server=True), MCAST, "eth0"),  # no binding
+        (Message(M.RENEW, 3, (ClientId(client(1)), ServerId(client(99)), na(1, "2001:db8:1::100"))), MCAST, "eth0"),
+        (Message(M.RENEW, 3, (ServerId(SERVER_DUID), na(1, "2001:db8:1::100"))), MCAST, "eth0"),
+        (msg(M.RENEW, 1, na(1, "2001:db8:1::100")), MCAST, "eth0"),  # no Server-ID
+        (msg(M.REBIND, 1, na(1, "2001:db8:1::100"), na(5, "2001:db8:1::150")), MCAST, "eth0"),
+        (msg(M.RENEW, 1, na(5, "2001:db8:1::150"), server=True), MCAST, "eth0"),
+        (renew1, MCAST, "eth0"),
+    ]
+    for i, (m, dst, iface) in enumerate(script * 2):
+        data = m.encode()
+        want = plain.packet_received(data, LL, dst, iface, float(i))
+        got = fast.message_received(decode(data, memo=memo), LL, dst, iface, float(i))
+        assert got == want, m
+        fields = [list(a.fields) for a in got if isinstance(a, Trace)]
+        assert fields == [list(a.fields) for a in want if isinstance(a, Trace)]  # key order
+    assert fast.stats == plain.stats and fast.table.leases == plain.table.leases
+    assert fast.table.bindings == plain.table.bindings and fast.seen == plain.seen
+    # a new configuration (other lifetimes, the address now off the link): new answers
+    other = CONFIG.replace("3000, valid: 4000", "1000, valid: 2000")
+    for text in (other, other.replace("2001:db8:1::", "2001:db8:1:1::")):
+        for e in (plain, fast):
+            e.configure(config_from_text(text))
+        data = renew1.encode()
+        want = plain.packet_received(data, LL, MCAST, "eth0", 99.0)
+        assert fast.message_received(decode(data, memo=memo), LL, MCAST, "eth0", 99.0) == want
+    assert fast.table.leases == plain.table.leases
+
+
+def test_usual_renew_fast_path_with_reconfigure_and_without_trace():
+    reconf = CONFIG + "reconfigure: true\n"
+    for text, kw in ((CONFIG, {"trace": False}), (reconf, {"trace": False}), (reconf, {})):
+        plain = engine(text, rand_bytes=bytes, **kw)
+        fast = engine(text, rand_bytes=bytes, **kw)
+        memo: dict = {}
+        script = [
+            msg(M.SOLICIT, 1, na(1)),
+            Message(M.REQUEST, 2, (ClientId(client(1)), ServerId(SERVER_DUID), na(1), ReconfigureAccept())),
+            msg(M.RENEW, 1, na(1, "2001:db8:1::100"), ReconfigureAccept(), server=True),
+            msg(M.RENEW, 1, na(1, "2001:db8:1::100"), ReconfigureAccept(), server=True),
+        ]
+        for i, m in enumerate(script):
+            if i == len(script) - 1:  # the last Renew answers a Reconfigure
+                for e in (plain, fast):
+                    e.reconfigure(float(i), clients=[client(1).encode()])
+            data = m.encode()
+            want = plain.packet_received(data, LL, MCAST, "eth0", float(i))
+            got = fast.message_received(decode(data, memo=memo), LL, MCAST, "eth0", float(i))
+            assert got == want, m
+        assert not fast.reconfiguring and fast.replay == plain.replay and fast.table.leases == plain.table.leases

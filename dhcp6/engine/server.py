@@ -65,6 +65,7 @@ from ..wire import (
 )
 from ..wire._fast import IP6_FAST, maker
 from ..wire.describe import address_text, summary
+from ..wire.options import OptionRun
 from . import rkap
 from .actions import (
     Action,
@@ -94,6 +95,7 @@ IA_CODES = frozenset({OptionCode.IA_NA, OptionCode.IA_TA, OptionCode.IA_PD})
 _CLIENTID, _SERVERID = OptionCode.CLIENTID, OptionCode.SERVERID
 _SOLICIT, _REQUEST, _REBIND = MessageType.SOLICIT, MessageType.REQUEST, MessageType.REBIND
 _REPLY, _INFORMATION_REQUEST = MessageType.REPLY, MessageType.INFORMATION_REQUEST
+_RENEW = MessageType.RENEW
 NO_OPTIONS = OptionValues()
 # message_name of each type handled: msg.name is a property calling a function
 _HANDLED_NAME = {int(t): message_name(t) for t in HANDLING}
@@ -107,6 +109,11 @@ _make_ia_na = maker(IaNa)
 _make_ia_pd = maker(IaPd)
 _make_ia_address = maker(IaAddress)
 _make_ia_prefix = maker(IaPrefix)
+_make_lease = maker(Lease)
+PLANS_MAX = 1 << 16  # renewal plans an engine keeps before it starts afresh
+# What the other server's Renew is dropped with (trace fields are only read by drivers).
+_NOT_OURS = "Server-ID does not match ours"
+_DROP_RENEW_NOT_OURS = {"reason": _NOT_OURS, "msg": message_name(MessageType.RENEW)}
 
 
 @dataclass(slots=True)
@@ -191,6 +198,32 @@ class Timing:
         return cls(lt, *lt.timers())
 
 
+@dataclass(slots=True)
+class RenewPlan:
+    """What a Renew's run of options tells the server, worked out once per run.
+
+    A decode memo hands out one OptionRun per wire form, and a client's Renew carries the
+    same options at every renewal (only the transaction id differs), so the usual Renew —
+    one IA_NA asking for the one address its binding holds — is answered from this: the
+    Reply's options (an OptionRun too, so its trace summary is remembered) and the trace
+    fields, which stay the same as long as the subnet's facts do.
+    """
+
+    options: OptionRun
+    cid_option: Option | None
+    duid: bytes  # the Client-ID's wire form; b"" without one
+    sid: Option | None  # the first Server-ID option
+    ours: bool  # sid is None or names us (_ours)
+    ia: IaNa | None  # the only IA, holding exactly one address (else no fast path)
+    bk: tuple[str, bytes, int]  # its binding's key in the lease table
+    key: tuple[str, int]  # the lease key of the address it asks for
+    # Worked out for ``facts`` (None: not yet, or the address is not appropriate there):
+    facts: Facts | None = None
+    reply_options: OptionRun | None = None
+    lease_fields: dict[str, Any] | None = None  # the "lease" trace event's fields
+    state_fields: dict[str, Any] | None = None  # the "state" trace event's fields
+
+
 def _ends(now: float, valid: int) -> float:
     return float("inf") if valid == INFINITY else now + valid
 
@@ -198,6 +231,29 @@ def _ends(now: float, valid: int) -> float:
 class Drop(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+#: the last "recv" fields made (see _recv_fields): message, source, interface, fields
+_last_recv: tuple[Any, Any, str, dict[str, Any]] = (None, None, "", {})
+
+
+def _recv_fields(msg: AnyMessage, src: IPv6Address, iface: str) -> dict[str, Any]:
+    """The fields of the "recv" trace event: summary(msg), peer, iface.
+
+    The last ones made are given again for the same message from the same source on the
+    same interface: a driver decodes a multicast once and hands the (immutable) message to
+    every server that hears it, and their recv lines are the same. (Drivers only read an
+    action's fields.)
+    """
+    global _last_recv
+    last = _last_recv
+    if last[0] is msg and last[1] is src and last[2] == iface:
+        return last[3]
+    fields = summary(msg)  # a new dict, ours to add to
+    fields["peer"] = address_text(src)
+    fields["iface"] = iface
+    _last_recv = (msg, src, iface, fields)
+    return fields
 
 
 class ServerEngine:
@@ -228,6 +284,7 @@ class ServerEngine:
         self.trace = trace
         self.table = LeaseTable()
         self.stats: dict[str, int] = {}
+        self._plans: dict[int, RenewPlan] = {}  # by id(plan.options), which it holds
         self.configure(config)
 
     # ------------------------------------------------------------------ configuration
@@ -318,12 +375,19 @@ class ServerEngine:
         """
         actions: list[Action] = []
         trace = self.trace
-        peer = address_text(src) if trace else ""
         if trace:
-            fields = summary(msg)  # a new dict, ours to add to
-            fields["peer"] = peer
-            fields["iface"] = iface
+            fields = _recv_fields(msg, src, iface)
+            peer = fields["peer"]
             actions.append(Trace("recv", fields))
+        else:
+            peer = ""
+        if (
+            msg.__class__ is Message
+            and msg.msg_type == _RENEW
+            and (dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF)  # type: ignore[attr-defined]
+            and self._renew_fast(msg, src, iface, now, actions, peer)  # type: ignore[arg-type]
+        ):
+            return actions
         relay: RelayMessage | None = None
         if isinstance(msg, RelayMessage):
             if msg.msg_type != MessageType.RELAY_FORW:
@@ -382,6 +446,106 @@ class ServerEngine:
         if reply is not None:
             actions.append(self._send(ctx, reply))
         return actions
+
+    # ------------------------------------------------------------------ the usual Renew
+    def _renew_fast(
+        self, msg: Message, src: IPv6Address, iface: str, now: float, actions: list[Action],
+        peer: str,
+    ) -> bool:  # fmt: skip
+        """A multicast Renew handled as the general path handles it, in fewer steps, when
+        it is the usual one (see RenewPlan): dropped when its Server-ID names another
+        server, answered when it asks for the one address its binding holds, on a link we
+        serve. False: not such a Renew, nothing done (the general path takes it)."""
+        opts = msg.options
+        plan = self._plans.get(id(opts))
+        if plan is None or plan.options is not opts:
+            if opts.__class__ is not OptionRun:
+                return False  # not from a decode memo: not seen again
+            plan = self._plan(opts)  # type: ignore[arg-type]
+        if not plan.duid or plan.sid is None:
+            return False  # dropped by _invalid, which says why
+        if not plan.ours:  # the other server's client
+            self.stats["drop"] = self.stats.get("drop", 0) + 1
+            actions.append(Trace("drop", _DROP_RENEW_NOT_OURS))
+            return True
+        if plan.ia is None or self.reconfiguring or self.config.reconfigure:
+            return False
+        s = self._by_iface.get(iface)
+        f = self._facts.get(id(s)) if s is not None else None
+        if f is None:
+            return False
+        table = self.table
+        b = table.bindings.get(plan.bk)
+        if b is None or len(b) != 1:
+            return False
+        x = b.get(plan.key)
+        if x is None or x.__class__ is not Lease:
+            return False
+        if plan.facts is not f and not self._plan_reply(plan, f, s, msg, x):  # type: ignore[arg-type]
+            return False
+        lt = f.timing.lifetimes
+        valid = lt.valid
+        # x.renewed(...) (_commit), the lease table's put of a renewal (the binding's only one)
+        lease = _make_lease(x.kind, x.address, x.prefixlen, x.duid, x.iaid, lt.preferred,
+                            valid, _ends(now, valid), x.state, x.subnet)  # fmt: skip
+        table.renew(b, plan.key, lease)
+        actions.append(CommitLease(lease))
+        trace = self.trace
+        if trace:
+            actions.append(Trace("lease", plan.lease_fields))
+        self.seen[plan.duid] = (src, iface, None)
+        stats = self.stats
+        stats["Reply"] = stats.get("Reply", 0) + 1
+        reply = _make_message(_REPLY, msg.transaction_id, plan.reply_options)
+        if trace:
+            actions.append(Trace("state", plan.state_fields))
+            fields = summary(reply)  # a new dict, ours to add to
+            fields["peer"] = peer
+            fields["iface"] = iface
+            actions.append(Trace("send", fields))
+        actions.append(Send(reply, src, CLIENT_PORT, iface))
+        return True
+
+    def _plan(self, opts: OptionRun) -> RenewPlan:
+        """What ``opts`` tells (see RenewPlan), remembered by the run's identity."""
+        first = opts.first
+        cid_option = first.get(_CLIENTID)
+        duid = cid_option.duid.encode() if isinstance(cid_option, ClientId) else b""
+        sid = first.get(_SERVERID)
+        ias = self._ias_of(opts)
+        ia = ias[0] if len(ias) == 1 and isinstance(ias[0], IaNa) else None
+        asked = self._asked(ia) if ia is not None else []
+        if len(asked) != 1:
+            ia = None
+        iaid = ia.iaid if ia is not None else 0
+        a = asked[0][0] if ia is not None else None
+        plan = RenewPlan(opts, cid_option, duid, sid, sid is None or self._ours(sid), ia,
+                         (NA, duid, iaid), (NA, int(a) if a is not None else -1))  # fmt: skip
+        plans = self._plans
+        if len(plans) >= PLANS_MAX:
+            plans.clear()
+        plans[id(opts)] = plan
+        return plan
+
+    def _plan_reply(self, plan: RenewPlan, f: Facts, s: Subnet, msg: Message, x: Lease) -> bool:
+        """Work out the Reply's options and the trace fields of ``plan`` for ``f`` (the
+        subnet ``s``'s facts) with the general path's builders, from its lease ``x``; False
+        (nothing kept) where the lease is no longer appropriate."""
+        if not self._appropriate(f, x):
+            return False
+        assert plan.ia is not None
+        tm = f.timing
+        lt = tm.lifetimes
+        lease = x.renewed(lt.preferred, lt.valid, 0.0)
+        ia = self._ia(plan.ia, tm.t1, tm.t2, [self._lease_option(lease, lt.preferred, lt.valid)])
+        ctx = Ctx(msg, plan.duid, IPv6Address(0), "", None, s, 0.0, [], "", plan.cid_option, f)
+        plan.reply_options = OptionRun(self._reply(ctx, _REPLY, [ia]).options)
+        plan.lease_fields = self._lease_fields(lease, {"action": "renewed", "t1": tm.t1,
+                                                       "t2": tm.t2})  # fmt: skip
+        plan.state_fields = {"seed": "Reply", "msg": _HANDLED_NAME[_RENEW],
+                             "client": plan.duid.hex()}  # fmt: skip
+        plan.facts = f
+        return True
 
     # ------------------------------------------------------------------ §16 validation
     def _invalid(self, m: Message, has_client_id: bool, sid: Option | None) -> str | None:
@@ -649,6 +813,10 @@ class ServerEngine:
     @staticmethod
     def _ias(msg: Message) -> list[IaNa | IaPd]:
         return [o for o in msg.options if isinstance(o, (IaNa, IaPd))]
+
+    @staticmethod
+    def _ias_of(opts: tuple[Option, ...]) -> list[IaNa | IaPd]:
+        return [o for o in opts if isinstance(o, (IaNa, IaPd))]
 
     @staticmethod
     def _asked(ia: IaNa | IaPd) -> list[tuple[IPv6Address, int]]:

@@ -49,6 +49,15 @@ class LeaseTable:
         heapq.heappush(self._heap, (lease.expires, key))
         return old
 
+    def renew(
+        self, binding: dict[tuple[str, int], Lease], key: tuple[str, int], lease: Lease
+    ) -> None:
+        """``put(lease)`` where ``binding`` (of ``bindings``) holds only the lease at ``key``
+        (``lease.key``), of the same IA: a renewal, as the caller knows."""
+        binding[key] = lease  # (the only one: its place in the binding is unchanged)
+        self.leases[key] = lease
+        heapq.heappush(self._heap, (lease.expires, key))
+
     def remove(self, lease: Lease) -> None:
         old = self.leases.pop(lease.key, None)
         if old is not None:
