@@ -111,9 +111,13 @@ _make_ia_address = maker(IaAddress)
 _make_ia_prefix = maker(IaPrefix)
 _make_lease = maker(Lease)
 PLANS_MAX = 1 << 16  # renewal plans an engine keeps before it starts afresh
-# What the other server's Renew is dropped with (trace fields are only read by drivers).
-_NOT_OURS = "Server-ID does not match ours"
-_DROP_RENEW_NOT_OURS = {"reason": _NOT_OURS, "msg": message_name(MessageType.RENEW)}
+_make_send = maker(Send)
+_make_commit = maker(CommitLease)
+# What the other server's Renew is dropped with: actions are immutable, and drivers only
+# read a Trace's fields, so one action serves every such drop.
+_DROP_RENEW_NOT_OURS = Trace(
+    "drop", {"reason": "Server-ID does not match ours", "msg": message_name(MessageType.RENEW)}
+)
 
 
 @dataclass(slots=True)
@@ -220,12 +224,16 @@ class RenewPlan:
     # Worked out for ``facts`` (None: not yet, or the address is not appropriate there):
     facts: Facts | None = None
     reply_options: OptionRun | None = None
-    lease_fields: dict[str, Any] | None = None  # the "lease" trace event's fields
-    state_fields: dict[str, Any] | None = None  # the "state" trace event's fields
+    # the "lease" and "state" trace events (actions are immutable: the same ones each time)
+    lease_trace: Trace | None = None
+    state_trace: Trace | None = None
+
+
+_INF = float("inf")
 
 
 def _ends(now: float, valid: int) -> float:
-    return float("inf") if valid == INFINITY else now + valid
+    return _INF if valid == INFINITY else now + valid
 
 
 class Drop(Exception):
@@ -233,27 +241,28 @@ class Drop(Exception):
         self.reason = reason
 
 
-#: the last "recv" fields made (see _recv_fields): message, source, interface, fields
-_last_recv: tuple[Any, Any, str, dict[str, Any]] = (None, None, "", {})
+#: the last "recv" trace event made (see _recv_trace): message, source, interface, event
+_last_recv: tuple[Any, Any, str, Trace | None] = (None, None, "", None)
 
 
-def _recv_fields(msg: AnyMessage, src: IPv6Address, iface: str) -> dict[str, Any]:
-    """The fields of the "recv" trace event: summary(msg), peer, iface.
+def _recv_trace(msg: AnyMessage, src: IPv6Address, iface: str) -> Trace:
+    """The "recv" trace event: summary(msg), peer, iface.
 
-    The last ones made are given again for the same message from the same source on the
+    The last one made is given again for the same message from the same source on the
     same interface: a driver decodes a multicast once and hands the (immutable) message to
-    every server that hears it, and their recv lines are the same. (Drivers only read an
-    action's fields.)
+    every server that hears it, and their recv lines are the same. (Actions are immutable
+    and drivers only read a Trace's fields.)
     """
     global _last_recv
     last = _last_recv
     if last[0] is msg and last[1] is src and last[2] == iface:
-        return last[3]
+        return last[3]  # type: ignore[return-value]
     fields = summary(msg)  # a new dict, ours to add to
     fields["peer"] = address_text(src)
     fields["iface"] = iface
-    _last_recv = (msg, src, iface, fields)
-    return fields
+    t = Trace("recv", fields)
+    _last_recv = (msg, src, iface, t)
+    return t
 
 
 class ServerEngine:
@@ -376,9 +385,9 @@ class ServerEngine:
         actions: list[Action] = []
         trace = self.trace
         if trace:
-            fields = _recv_fields(msg, src, iface)
-            peer = fields["peer"]
-            actions.append(Trace("recv", fields))
+            t = _recv_trace(msg, src, iface)
+            peer = t.fields["peer"]
+            actions.append(t)
         else:
             peer = ""
         if (
@@ -466,7 +475,7 @@ class ServerEngine:
             return False  # dropped by _invalid, which says why
         if not plan.ours:  # the other server's client
             self.stats["drop"] = self.stats.get("drop", 0) + 1
-            actions.append(Trace("drop", _DROP_RENEW_NOT_OURS))
+            actions.append(_DROP_RENEW_NOT_OURS)
             return True
         if plan.ia is None or self.reconfiguring or self.config.reconfigure:
             return False
@@ -486,24 +495,25 @@ class ServerEngine:
         lt = f.timing.lifetimes
         valid = lt.valid
         # x.renewed(...) (_commit), the lease table's put of a renewal (the binding's only one)
+        expires = now + valid if valid != INFINITY else _INF  # _ends(now, valid)
         lease = _make_lease(x.kind, x.address, x.prefixlen, x.duid, x.iaid, lt.preferred,
-                            valid, _ends(now, valid), x.state, x.subnet)  # fmt: skip
+                            valid, expires, x.state, x.subnet)  # fmt: skip
         table.renew(b, plan.key, lease)
-        actions.append(CommitLease(lease))
+        actions.append(_make_commit(lease))
         trace = self.trace
         if trace:
-            actions.append(Trace("lease", plan.lease_fields))
+            actions.append(plan.lease_trace)  # type: ignore[arg-type]
         self.seen[plan.duid] = (src, iface, None)
         stats = self.stats
         stats["Reply"] = stats.get("Reply", 0) + 1
         reply = _make_message(_REPLY, msg.transaction_id, plan.reply_options)
         if trace:
-            actions.append(Trace("state", plan.state_fields))
+            actions.append(plan.state_trace)  # type: ignore[arg-type]
             fields = summary(reply)  # a new dict, ours to add to
             fields["peer"] = peer
             fields["iface"] = iface
             actions.append(Trace("send", fields))
-        actions.append(Send(reply, src, CLIENT_PORT, iface))
+        actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
         return True
 
     def _plan(self, opts: OptionRun) -> RenewPlan:
@@ -540,10 +550,10 @@ class ServerEngine:
         ia = self._ia(plan.ia, tm.t1, tm.t2, [self._lease_option(lease, lt.preferred, lt.valid)])
         ctx = Ctx(msg, plan.duid, IPv6Address(0), "", None, s, 0.0, [], "", plan.cid_option, f)
         plan.reply_options = OptionRun(self._reply(ctx, _REPLY, [ia]).options)
-        plan.lease_fields = self._lease_fields(lease, {"action": "renewed", "t1": tm.t1,
-                                                       "t2": tm.t2})  # fmt: skip
-        plan.state_fields = {"seed": "Reply", "msg": _HANDLED_NAME[_RENEW],
-                             "client": plan.duid.hex()}  # fmt: skip
+        fields = {"action": "renewed", "t1": tm.t1, "t2": tm.t2}
+        plan.lease_trace = Trace("lease", self._lease_fields(lease, fields))
+        plan.state_trace = Trace("state", {"seed": "Reply", "msg": _HANDLED_NAME[_RENEW],
+                                           "client": plan.duid.hex()})  # fmt: skip
         plan.facts = f
         return True
 
