@@ -112,7 +112,6 @@ _make_ia_prefix = maker(IaPrefix)
 _make_lease = maker(Lease)
 PLANS_MAX = 1 << 16  # renewal plans an engine keeps before it starts afresh
 _make_send = maker(Send)
-_make_commit = maker(CommitLease)
 # What the other server's Renew is dropped with: actions are immutable, and drivers only
 # read a Trace's fields, so one action serves every such drop.
 _DROP_RENEW_NOT_OURS = Trace(
@@ -227,6 +226,7 @@ class RenewPlan:
     # the "lease" and "state" trace events (actions are immutable: the same ones each time)
     lease_trace: Trace | None = None
     state_trace: Trace | None = None
+    send_fields: dict[str, Any] | None = None  # summary(reply) but for its "xid"
 
 
 _INF = float("inf")
@@ -382,21 +382,17 @@ class ServerEngine:
         Decoded messages are immutable, so a driver may decode a datagram once and hand
         the same message to every engine it reaches (a multicast heard by two servers).
         """
-        actions: list[Action] = []
         trace = self.trace
-        if trace:
-            t = _recv_trace(msg, src, iface)
-            peer = t.fields["peer"]
-            actions.append(t)
-        else:
-            peer = ""
+        recv = _recv_trace(msg, src, iface) if trace else None
+        actions: list[Action] = [recv] if recv is not None else []
         if (
             msg.__class__ is Message
             and msg.msg_type == _RENEW
             and (dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF)  # type: ignore[attr-defined]
-            and self._renew_fast(msg, src, iface, now, actions, peer)  # type: ignore[arg-type]
+            and self._renew_fast(msg, src, iface, now, actions, recv)  # type: ignore[arg-type]
         ):
             return actions
+        peer = recv.fields["peer"] if recv is not None else ""
         relay: RelayMessage | None = None
         if isinstance(msg, RelayMessage):
             if msg.msg_type != MessageType.RELAY_FORW:
@@ -459,12 +455,13 @@ class ServerEngine:
     # ------------------------------------------------------------------ the usual Renew
     def _renew_fast(
         self, msg: Message, src: IPv6Address, iface: str, now: float, actions: list[Action],
-        peer: str,
+        recv: Trace | None,
     ) -> bool:  # fmt: skip
         """A multicast Renew handled as the general path handles it, in fewer steps, when
         it is the usual one (see RenewPlan): dropped when its Server-ID names another
         server, answered when it asks for the one address its binding holds, on a link we
-        serve. False: not such a Renew, nothing done (the general path takes it)."""
+        serve. False: not such a Renew, nothing done (the general path takes it).
+        ``recv``: the message's "recv" trace event (None when not tracing)."""
         opts = msg.options
         plan = self._plans.get(id(opts))
         if plan is None or plan.options is not opts:
@@ -499,18 +496,20 @@ class ServerEngine:
         lease = _make_lease(x.kind, x.address, x.prefixlen, x.duid, x.iaid, lt.preferred,
                             valid, expires, x.state, x.subnet)  # fmt: skip
         table.renew(b, plan.key, lease)
-        actions.append(_make_commit(lease))
-        trace = self.trace
-        if trace:
+        actions.append(CommitLease(lease))
+        if recv is not None:
             actions.append(plan.lease_trace)  # type: ignore[arg-type]
         self.seen[plan.duid] = (src, iface, None)
         stats = self.stats
         stats["Reply"] = stats.get("Reply", 0) + 1
         reply = _make_message(_REPLY, msg.transaction_id, plan.reply_options)
-        if trace:
+        if recv is not None:
             actions.append(plan.state_trace)  # type: ignore[arg-type]
-            fields = summary(reply)  # a new dict, ours to add to
-            fields["peer"] = peer
+            # summary(reply): all but its xid, which is the Renew's (summarised in recv)
+            fields = plan.send_fields.copy()  # type: ignore[union-attr]
+            got = recv.fields
+            fields["xid"] = got["xid"]
+            fields["peer"] = got["peer"]
             fields["iface"] = iface
             actions.append(Trace("send", fields))
         actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
@@ -549,7 +548,9 @@ class ServerEngine:
         lease = x.renewed(lt.preferred, lt.valid, 0.0)
         ia = self._ia(plan.ia, tm.t1, tm.t2, [self._lease_option(lease, lt.preferred, lt.valid)])
         ctx = Ctx(msg, plan.duid, IPv6Address(0), "", None, s, 0.0, [], "", plan.cid_option, f)
-        plan.reply_options = OptionRun(self._reply(ctx, _REPLY, [ia]).options)
+        reply = self._reply(ctx, _REPLY, [ia])
+        plan.reply_options = OptionRun(reply.options)
+        plan.send_fields = summary(reply)
         fields = {"action": "renewed", "t1": tm.t1, "t2": tm.t2}
         plan.lease_trace = Trace("lease", self._lease_fields(lease, fields))
         plan.state_trace = Trace("state", {"seed": "Reply", "msg": _HANDLED_NAME[_RENEW],
