@@ -8,13 +8,26 @@ from collections.abc import Iterable
 from .model import Lease
 
 BindingKey = tuple[str, bytes, int]  # (kind, client DUID, IAID)
+LeaseKey = tuple[str, int]  # (kind, address as an integer): Lease.key
+
+_heappush, _heappop, _heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
 
 
 class LeaseTable:
+    """Leases by key, by binding, and a heap of (expiry, key) for :meth:`expired`.
+
+    The heap holds, for every lease, an entry no later than the lease's expiry: a renewal
+    that extends a lease (nearly every one) pushes nothing, and an entry that comes up
+    before its lease's expiry moves there. So a lease is pushed about once per valid
+    lifetime rather than once per renewal, and leases still expire in (expiry, key) order.
+    Entries of leases gone (or with an earlier entry of their own) are dropped as they
+    come up.
+    """
+
     def __init__(self) -> None:
-        self.leases: dict[tuple[str, int], Lease] = {}
-        self.bindings: dict[BindingKey, dict[tuple[str, int], Lease]] = {}
-        self._heap: list[tuple[float, tuple[str, int]]] = []
+        self.leases: dict[LeaseKey, Lease] = {}
+        self.bindings: dict[BindingKey, dict[LeaseKey, Lease]] = {}
+        self._heap: list[tuple[float, LeaseKey]] = []
 
     def __len__(self) -> int:
         return len(self.leases)
@@ -40,23 +53,25 @@ class LeaseTable:
                 b.pop(key, None)
                 b[key] = lease
                 leases[key] = lease
-                heapq.heappush(self._heap, (lease.expires, key))
+                if lease.expires < old.expires:  # else old's entry serves (see the class)
+                    _heappush(self._heap, (lease.expires, key))
                 return old
             self._unbind(old)
         leases[key] = lease
         if lease.duid:
             self.bindings.setdefault(bk, {})[key] = lease
-        heapq.heappush(self._heap, (lease.expires, key))
+        if old is None or lease.expires < old.expires:
+            _heappush(self._heap, (lease.expires, key))
         return old
 
-    def renew(
-        self, binding: dict[tuple[str, int], Lease], key: tuple[str, int], lease: Lease
-    ) -> None:
+    def renew(self, binding: dict[LeaseKey, Lease], key: LeaseKey, lease: Lease) -> None:
         """``put(lease)`` where ``binding`` (of ``bindings``) holds only the lease at ``key``
         (``lease.key``), of the same IA: a renewal, as the caller knows."""
+        old = binding[key]
         binding[key] = lease  # (the only one: its place in the binding is unchanged)
         self.leases[key] = lease
-        heapq.heappush(self._heap, (lease.expires, key))
+        if lease.expires < old.expires:
+            _heappush(self._heap, (lease.expires, key))
 
     def remove(self, lease: Lease) -> None:
         old = self.leases.pop(lease.key, None)
@@ -72,23 +87,34 @@ class LeaseTable:
                 del self.bindings[bk]
 
     def expired(self, now: float) -> list[Lease]:
-        """Remove and return every lease whose valid lifetime has ended by ``now``."""
+        """Remove and return every lease whose valid lifetime has ended by ``now``, in
+        (expiry, key) order."""
         out: list[Lease] = []
-        while self._heap and self._heap[0][0] <= now:
-            expires, key = heapq.heappop(self._heap)
-            lease = self.leases.get(key)
-            if lease is not None and lease.expires == expires:  # else a stale heap entry
+        heap, leases = self._heap, self.leases
+        while heap and heap[0][0] <= now:
+            expires, key = heap[0]
+            lease = leases.get(key)
+            if lease is None or lease.expires < expires:
+                _heappop(heap)  # stale: the lease is gone, or has an earlier entry
+            elif lease.expires == expires:
+                _heappop(heap)
                 self.remove(lease)
                 out.append(lease)
+            else:  # renewed since the entry was made: it moves to the lease's expiry
+                _heapreplace(heap, (lease.expires, key))
         return out
 
     def next_expiry(self) -> float | None:
-        while self._heap:
-            expires, key = self._heap[0]
-            lease = self.leases.get(key)
-            if lease is not None and lease.expires == expires:
+        heap, leases = self._heap, self.leases
+        while heap:
+            expires, key = heap[0]
+            lease = leases.get(key)
+            if lease is None or lease.expires < expires:
+                _heappop(heap)
+            elif lease.expires == expires:
                 return expires
-            heapq.heappop(self._heap)
+            else:
+                _heapreplace(heap, (lease.expires, key))
         return None
 
     def all(self) -> Iterable[Lease]:
