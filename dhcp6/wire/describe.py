@@ -28,6 +28,7 @@ from .options import (
     OptionRequest,
     OptionRun,
     Preference,
+    ReconfigureAccept,
     ReconfigureMessage,
     ServerId,
     ServerUnicast,
@@ -153,7 +154,18 @@ def _ia_text(o: IaNa | IaPd | IaTa) -> str:
     if c is IaNa:
         text = f"na:{o.iaid}"
         for a in o.options:
-            if isinstance(a, IaAddress):
+            ac = a.__class__
+            if ac is IaAddress:  # the usual sub-option: known by its class, no code compared
+                ip = a.address
+                if IP6_FAST and ip._scope_id is None:  # address_text inline (see there)
+                    t = _TEXT.get(ip._ip)  # type: ignore[attr-defined]
+                    text += " " + (t if t is not None else address_text(ip))
+                else:
+                    text += " " + address_text(ip)
+            elif ac is StatusOption:
+                if st is None:
+                    st = a
+            elif isinstance(a, IaAddress):
                 text += " " + address_text(a.address)
             elif st is None and a.code == 13:  # the IA's first Status Code option
                 st = a
@@ -167,7 +179,7 @@ def _ia_text(o: IaNa | IaPd | IaTa) -> str:
     else:
         text = f"ta:{o.iaid}"
         st = o.option(13)
-    if isinstance(st, StatusOption) and not st.ok:
+    if isinstance(st, StatusOption) and st.status != 0:  # not st.ok (StatusCode.SUCCESS)
         text += f" {st.name}"
     return text
 
@@ -188,6 +200,17 @@ FIELDS_MAX = 1 << 16
 _xid: tuple[int, str] = (-1, "")
 
 
+#: the option classes a summary passes over, known by class (their code is none of IA_NA,
+#: IA_TA, IA_PD, Status Code, Rapid Commit); any other option is looked at by its code
+_SUMMARY_CODES = (3, 4, 13, 14, 25)
+_KNOWN = (
+    ClientId, ServerId, ElapsedTime, OptionRequest, Preference, Auth, ServerUnicast,
+    InterfaceId, ReconfigureMessage, ReconfigureAccept, DnsServers, DomainList, IaAddress,
+    IaPrefix, InformationRefreshTime, ClientLinkLayerAddress, SolMaxRt, InfMaxRt, RelayMsg,
+)  # fmt: skip
+_PASSED = frozenset(c for c in _KNOWN if c.code not in _SUMMARY_CODES)
+
+
 def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
     """The fields ``opts`` add to a summary (may be remembered in _FIELDS: not to be
     changed)."""
@@ -199,7 +222,13 @@ def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
     st = None
     rapid = False
     for o in opts:  # one pass: the IAs, the first Status Code, Rapid Commit
-        code = o.code
+        c = o.__class__
+        if c in _PASSED:
+            continue
+        if c is IaNa or c is IaPd or c is IaTa:
+            ia.append(_ia_text(o))
+            continue
+        code = o.code  # (an IntEnum: each == is a generic comparison, hence the above)
         if code == 3 or code == 25 or code == 4:  # IA_NA, IA_PD, IA_TA
             if isinstance(o, (IaNa, IaPd, IaTa)):
                 ia.append(_ia_text(o))

@@ -46,6 +46,13 @@ _U32 = struct.Struct("!I")
 _HDR = struct.Struct("!HH")
 _from_bytes = int.from_bytes
 _join = b"".join
+# The codes the accessors ask for, as plain ints: an Enum member costs about 0.1 µs to read
+# off its class, and engines ask a message for its Client-ID or Server-ID several times.
+_CLIENTID, _SERVERID, _ORO = int(OptionCode.CLIENTID), int(OptionCode.SERVERID), int(OptionCode.ORO)
+_PREFERENCE, _ELAPSED_TIME = int(OptionCode.PREFERENCE), int(OptionCode.ELAPSED_TIME)
+_RAPID_COMMIT, _RECONF_ACCEPT = int(OptionCode.RAPID_COMMIT), int(OptionCode.RECONF_ACCEPT)
+_DNS_SERVERS, _DOMAIN_LIST = int(OptionCode.DNS_SERVERS), int(OptionCode.DOMAIN_LIST)
+_RELAY_MSG, _INTERFACE_ID = int(OptionCode.RELAY_MSG), int(OptionCode.INTERFACE_ID)
 
 
 class _MessageBase(_HasOptions):
@@ -91,12 +98,12 @@ class Message(_MessageBase):
     # Readable accessors for the options engines look at most.
     @property
     def client_id(self) -> Duid | None:
-        o = self.option(OptionCode.CLIENTID)
+        o = self.option(_CLIENTID)
         return o.duid if isinstance(o, ClientId) else None
 
     @property
     def server_id(self) -> Duid | None:
-        o = self.option(OptionCode.SERVERID)
+        o = self.option(_SERVERID)
         return o.duid if isinstance(o, ServerId) else None
 
     @property
@@ -113,36 +120,36 @@ class Message(_MessageBase):
 
     @property
     def oro(self) -> tuple[int, ...]:
-        o = self.option(OptionCode.ORO)
+        o = self.option(_ORO)
         return o.codes if isinstance(o, OptionRequest) else ()
 
     @property
     def preference(self) -> int:
         """§18.2.9: an Advertise without a Preference option has preference 0."""
-        o = self.option(OptionCode.PREFERENCE)
+        o = self.option(_PREFERENCE)
         return o.value if isinstance(o, Preference) else 0
 
     @property
     def elapsed_time(self) -> int | None:
-        o = self.option(OptionCode.ELAPSED_TIME)
+        o = self.option(_ELAPSED_TIME)
         return o.value if isinstance(o, ElapsedTime) else None
 
     @property
     def rapid_commit(self) -> bool:
-        return self.option(OptionCode.RAPID_COMMIT) is not None
+        return self.option(_RAPID_COMMIT) is not None
 
     @property
     def reconfigure_accept(self) -> bool:
-        return self.option(OptionCode.RECONF_ACCEPT) is not None
+        return self.option(_RECONF_ACCEPT) is not None
 
     @property
     def dns_servers(self) -> tuple[IPv6Address, ...]:
-        o = self.option(OptionCode.DNS_SERVERS)
+        o = self.option(_DNS_SERVERS)
         return o.servers if isinstance(o, DnsServers) else ()
 
     @property
     def domain_list(self) -> tuple[str, ...]:
-        o = self.option(OptionCode.DOMAIN_LIST)
+        o = self.option(_DOMAIN_LIST)
         return o.names if isinstance(o, DomainList) else ()
 
     @property
@@ -189,12 +196,12 @@ class RelayMessage(_MessageBase):
 
     @property
     def relay_message(self) -> Message | RelayMessage | None:
-        o = self.option(OptionCode.RELAY_MSG)
+        o = self.option(_RELAY_MSG)
         return o.message if isinstance(o, RelayMsg) else None
 
     @property
     def interface_id(self) -> bytes | None:
-        o = self.option(OptionCode.INTERFACE_ID)
+        o = self.option(_INTERFACE_ID)
         return o.value if isinstance(o, InterfaceId) else None
 
     def levels(self) -> list[RelayMessage]:

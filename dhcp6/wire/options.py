@@ -98,28 +98,48 @@ class _HasOptions:
 
     @property
     def status(self) -> StatusOption | None:
-        o = self.option(OptionCode.STATUS_CODE)
+        o = self.option(13)  # OptionCode.STATUS_CODE (an Enum member costs a lookup)
         return o if isinstance(o, StatusOption) else None
 
 
+class _KeptOption(Option):
+    """An option engines build once and send again and again (their Client-ID, the
+    Server-ID, the Option Request): its wire form is remembered in a slot the first time
+    it is encoded (the decode memo sets it too: the bytes it keys the option by). The
+    values are immutable, and the slot is no dataclass field: ==, hash, repr, pickling and
+    ``dataclasses.replace`` do not see it (an object without it set encodes afresh)."""
+
+    __slots__ = ("_wire",)
+
+
+_set_wire = _KeptOption.__dict__["_wire"].__set__
+
+
 def _encode_duid_option(self: ClientId | ServerId) -> bytes:
+    try:
+        return self._wire  # type: ignore[no-any-return]
+    except AttributeError:
+        pass
     d = self.duid
     t = type(d)
     if t is DuidLL:
         ll = d.link_layer
-        return _HDR_LL.pack(self.code, 4 + len(ll), 3, d.hw_type) + ll
-    if t is DuidLLT:
+        w = _HDR_LL.pack(self.code, 4 + len(ll), 3, d.hw_type) + ll
+    elif t is DuidLLT:
         ll = d.link_layer
-        return _HDR_LLT.pack(self.code, 8 + len(ll), 1, d.hw_type, d.time) + ll
-    if t is DuidEN:
+        w = _HDR_LLT.pack(self.code, 8 + len(ll), 1, d.hw_type, d.time) + ll
+    elif t is DuidEN:
         ident = d.identifier
-        return _HDR_EN.pack(self.code, 6 + len(ident), 2, d.enterprise) + ident
-    body = d.encode()
-    return _HDR.pack(self.code, len(body)) + body
+        w = _HDR_EN.pack(self.code, 6 + len(ident), 2, d.enterprise) + ident
+    else:
+        body = d.encode()
+        w = _HDR.pack(self.code, len(body)) + body
+    _set_wire(self, w)
+    return w
 
 
 @dataclass(frozen=True, slots=True)
-class ClientId(Option):
+class ClientId(_KeptOption):
     duid: Duid
     code: ClassVar[int] = OptionCode.CLIENTID
 
@@ -130,7 +150,7 @@ class ClientId(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class ServerId(Option):
+class ServerId(_KeptOption):
     duid: Duid
     code: ClassVar[int] = OptionCode.SERVERID
 
@@ -220,7 +240,7 @@ class IaAddress(_HasOptions, Option):
 
 
 @dataclass(frozen=True, slots=True)
-class OptionRequest(Option):
+class OptionRequest(_KeptOption):
     """§21.7 Option Request Option: the codes a client asks for."""
 
     codes: tuple[int, ...]
@@ -230,11 +250,18 @@ class OptionRequest(Option):
         return struct.pack(f"!{len(self.codes)}H", *self.codes)
 
     def encode(self) -> bytes:
+        try:
+            return self._wire  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
         codes = self.codes
         n = len(codes)
         if n < _ORO_CACHED:
-            return _ORO_ENC[n].pack(6, 2 * n, *codes)
-        return struct.pack(f"!HH{n}H", 6, 2 * n, *codes)
+            w = _ORO_ENC[n].pack(6, 2 * n, *codes)
+        else:
+            w = struct.pack(f"!HH{n}H", 6, 2 * n, *codes)
+        _set_wire(self, w)
+        return w
 
 
 _ORO_CACHED = 32
@@ -649,6 +676,8 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
         o = memo.get(raw)
         if o is None:
             (o,) = decode_options(data, pos, nxt, ())
+            if isinstance(o, _KeptOption):  # its wire form is this key: share it
+                _set_wire(o, raw)
             if len(memo) >= MEMO_MAX:
                 memo.clear()
             memo[raw] = o
