@@ -19,6 +19,10 @@ dataclass's generated ``__init__`` runs behind a type call and stores each field
   objects indistinguishable from the constructor's (type, fields, ==, hash, repr, still
   frozen, ``dataclasses.replace``, ``copy``); otherwise the setters are used.
 
+A slot a class inherits that is no field is a cache (an option's wire form, a decoded
+message's index of its options): ``maker`` and ``cheap_init`` build objects holding None
+there (see :func:`cache_slots`); ``==``, hash, repr and pickling see fields only.
+
 ``IPv6Address(n)`` costs a type call, ``__init__`` and a range check the decoder does not
 need (its integers come from 16 octets). When :data:`IP6_FAST` is true, the decoders build
 an address as ``object.__new__(IPv6Address)`` and set the two slots ``__init__`` sets
@@ -45,7 +49,7 @@ from ipaddress import IPv6Address
 from types import MemberDescriptorType
 from typing import Any, TypeVar
 
-__all__ = ["IP6_FAST", "IP_SET", "SCOPE_SET", "cheap_init", "ip6", "maker", "setters"]
+__all__ = ["IP6_FAST", "IP_SET", "SCOPE_SET", "cache_slots", "cheap_init", "ip6", "maker", "setters"]
 
 
 def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
@@ -67,29 +71,59 @@ def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
     return tuple(cls.__dict__[f.name].__set__ for f in params)
 
 
-def maker(cls: type) -> Callable[..., Any]:
+def cache_slots(cls: type) -> tuple[str, ...]:
+    """The slots ``cls`` inherits that are no field of it: caches, which the objects
+    ``maker`` and ``cheap_init`` build hold None in (unless a maker is given a value)."""
+    fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    out: list[str] = []
+    for base in cls.__mro__[1:]:
+        slots = base.__dict__.get("__slots__", ())
+        for n in (slots,) if isinstance(slots, str) else slots:
+            if n not in ("__weakref__", "__dict__") and n not in fields and n not in out:
+                out.append(n)
+    return tuple(out)
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    for base in cls.__mro__:
+        d = base.__dict__.get(name)
+        if isinstance(d, MemberDescriptorType):
+            return d.__set__
+    raise TypeError(f"{cls.__name__}: no slot {name}")  # pragma: no cover
+
+
+def maker(cls: type, *given: str) -> Callable[..., Any]:
     """A function ``make(*fields)`` that builds what ``cls(*fields)`` builds, cheaper.
 
     With three fields or more, the object is built as an instance of a twin class (same
     bases, same slots, but the plain ``__setattr__``, so each field is one slot store) and
     then given its class with ``o.__class__ = cls``; with fewer (or if the twin fails its
-    check), with ``object.__new__(cls)`` and the slot setters.
+    check), with ``object.__new__(cls)`` and the slot setters. ``given`` names cache slots
+    (:func:`cache_slots`) whose values follow the fields' (``make(*fields, *values)``);
+    the other cache slots hold None.
     """
     sets = setters(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    args = ", ".join(names)
+    caches = cache_slots(cls)
+    if not set(given) <= set(caches):
+        raise TypeError(f"{cls.__name__}: {given} are not all cache slots of it")
+    values = {n: (n if n in given else "None") for n in caches}
+    args = ", ".join(names + list(given))
     if len(names) >= 3:
         twin = type(f"_{cls.__name__}Twin", cls.__bases__, {"__slots__": cls.__slots__})
         body = "".join(f"    __obj.{n} = {n}\n" for n in names)
+        body += "".join(f"    __obj.{n} = {v}\n" for n, v in values.items())
         src = f"def make({args}):\n    __obj = _new(_twin)\n{body}    __obj.__class__ = _cls\n    return __obj\n"
         make = _compile(src, {"_new": object.__new__, "_twin": twin, "_cls": cls})
-        if _same_as_constructor(cls, make):
+        if _same_as_constructor(cls, make, len(given)):
             return make
     env: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     env.update((f"_s{i}", fn) for i, fn in enumerate(sets))
+    env.update((f"_c{i}", _slot_setter(cls, n)) for i, n in enumerate(caches))
     body = "".join(f"    _s{i}(__obj, {n})\n" for i, n in enumerate(names))
+    body += "".join(f"    _c{i}(__obj, {v})\n" for i, v in enumerate(values.values()))
     make = _compile(f"def make({args}):\n    __obj = _new(_cls)\n{body}    return __obj\n", env)
-    if not _same_as_constructor(cls, make):  # pragma: no cover - setters() vouches for it
+    if not _same_as_constructor(cls, make, len(given)):  # pragma: no cover - setters() vouches
         raise TypeError(f"{cls.__name__}: slot setters do not rebuild the object")
     return make
 
@@ -121,6 +155,9 @@ def cheap_init(cls: _C) -> _C:
         else:
             params.append(f.name)
         body.append(f"    _s{i}(self, {value})\n")
+    for i, n in enumerate(cache_slots(cls)):
+        env[f"_c{i}"] = _slot_setter(cls, n)
+        body.append(f"    _c{i}(self, None)\n")
     code = "".join(body) or "    pass\n"
     init = _compile(f"def make(self, {', '.join(params)}):\n{code}", env)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -146,13 +183,14 @@ def _compile(src: str, env: dict[str, Any]) -> Callable[..., Any]:
     return env["make"]  # type: ignore[no-any-return]
 
 
-def _same_as_constructor(cls: type, make: Callable[..., Any]) -> bool:
-    """Whether ``make`` builds objects indistinguishable from the constructor's."""
+def _same_as_constructor(cls: type, make: Callable[..., Any], given: int = 0) -> bool:
+    """Whether ``make`` builds objects indistinguishable from the constructor's (``given``:
+    how many cache slot values it takes after the fields)."""
     fields = dataclasses.fields(cls)
     values = [object() for _ in fields]  # distinct values of no field's type: identity shows
     ref = cls(*values)
     try:
-        o = make(*values)
+        o = make(*values, *[None] * given)
     except TypeError:  # e.g. __class__ assignment refused: the layouts differ
         return False
     frozen = True  # assigning a field must still raise

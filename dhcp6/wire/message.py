@@ -31,6 +31,7 @@ from .options import (
     Memo,
     Option,
     OptionRequest,
+    OptionRun,
     Path,
     Preference,
     ServerId,
@@ -46,17 +47,22 @@ _U32 = struct.Struct("!I")
 _HDR = struct.Struct("!HH")
 _from_bytes = int.from_bytes
 _join = b"".join
-# The codes the accessors ask for, as plain ints: an Enum member costs about 0.1 µs to read
-# off its class, and engines ask a message for its Client-ID or Server-ID several times.
-_CLIENTID, _SERVERID, _ORO = int(OptionCode.CLIENTID), int(OptionCode.SERVERID), int(OptionCode.ORO)
-_PREFERENCE, _ELAPSED_TIME = int(OptionCode.PREFERENCE), int(OptionCode.ELAPSED_TIME)
-_RAPID_COMMIT, _RECONF_ACCEPT = int(OptionCode.RAPID_COMMIT), int(OptionCode.RECONF_ACCEPT)
-_DNS_SERVERS, _DOMAIN_LIST = int(OptionCode.DNS_SERVERS), int(OptionCode.DOMAIN_LIST)
-_RELAY_MSG, _INTERFACE_ID = int(OptionCode.RELAY_MSG), int(OptionCode.INTERFACE_ID)
+# The codes the accessors ask for, read off OptionCode once (an Enum member costs about
+# 0.1 µs to read off its class; engines ask a message for its Server-ID… many times). The
+# members themselves: an OptionRun's index is keyed by them, and a key found by identity
+# is found without comparing.
+_CLIENTID, _SERVERID, _ORO = OptionCode.CLIENTID, OptionCode.SERVERID, OptionCode.ORO
+_PREFERENCE, _ELAPSED_TIME = OptionCode.PREFERENCE, OptionCode.ELAPSED_TIME
+_RAPID_COMMIT, _RECONF_ACCEPT = OptionCode.RAPID_COMMIT, OptionCode.RECONF_ACCEPT
+_DNS_SERVERS, _DOMAIN_LIST = OptionCode.DNS_SERVERS, OptionCode.DOMAIN_LIST
+_RELAY_MSG, _INTERFACE_ID = OptionCode.RELAY_MSG, OptionCode.INTERFACE_ID
 
 
 class _MessageBase(_HasOptions):
-    __slots__ = ()
+    # _first: the index of a decode memo's OptionRun (its ``first``) for a message decoded
+    # through the memo, else None (a cache slot, see _fast.py): engines ask a message for
+    # an option a dozen times an exchange, and a slot is the cheapest thing to read.
+    __slots__ = ("_first",)
     msg_type: int
 
     @property
@@ -94,6 +100,22 @@ class Message(_MessageBase):
         for o in opts:
             parts.append(o.encode())
         return _join(parts)
+
+    def option(self, code: int) -> Option | None:
+        """The first option with this code, or None."""
+        try:
+            first = self._first
+        except AttributeError:  # built without its cache slot (copy, pickle): look
+            first = None
+        if first is not None:
+            return first.get(code)  # type: ignore[no-any-return]
+        opts = self.options  # what _HasOptions.option does, without a call more
+        if opts.__class__ is OptionRun:
+            return opts.first.get(code)  # type: ignore[attr-defined, no-any-return]
+        for o in opts:
+            if o.code == code:
+                return o
+        return None
 
     # Readable accessors for the options engines look at most.
     @property
@@ -249,6 +271,7 @@ AnyMessage = Message | RelayMessage
 # Values are built as in options.py (see there and _fast.py).
 _new = object.__new__
 _make_message = maker(Message)
+_make_message_run = maker(Message, "_first")  # ... and the index of its OptionRun
 _make_relay = maker(RelayMessage)
 (_relay_msg_message,) = setters(RelayMsg)
 (_interface_id_value,) = setters(InterfaceId)
@@ -333,8 +356,14 @@ def decode(data: bytes | bytearray | memoryview, *, memo: Memo | None = None) ->
         data = bytes(data)
     n = len(data)
     if memo is not None and n >= 4 and data[0] != 12 and data[0] != 13:
-        return _make_message(data[0], _U32.unpack_from(data, 0)[0] & 0xFFFFFF,
-                             decode_options_memo(data, 4, n, memo) if n > 4 else ())  # fmt: skip
+        xid = _U32.unpack_from(data, 0)[0] & 0xFFFFFF
+        hit = memo.get(data[4:])  # a run found whole: decode_options_memo's first step
+        if hit.__class__ is OptionRun:
+            return _make_message_run(data[0], xid, hit, hit.first)  # type: ignore[union-attr]
+        opts = decode_options_memo(data, 4, n, memo) if n > 4 else ()
+        if opts.__class__ is OptionRun:
+            return _make_message_run(data[0], xid, opts, opts.first)  # type: ignore[attr-defined]
+        return _make_message(data[0], xid, opts)
     return _decode_message(data, 0, n, ())
 
 

@@ -61,6 +61,9 @@ class Option:
                     break
 
 
+_STATUS_CODE = OptionCode.STATUS_CODE  # read once: an Enum member costs a lookup
+
+
 def encode_options(options: tuple[Option, ...] | list[Option]) -> bytes:
     n = len(options)
     if n == 1:
@@ -98,7 +101,7 @@ class _HasOptions:
 
     @property
     def status(self) -> StatusOption | None:
-        o = self.option(13)  # OptionCode.STATUS_CODE (an Enum member costs a lookup)
+        o = self.option(_STATUS_CODE)
         return o if isinstance(o, StatusOption) else None
 
 
@@ -106,8 +109,8 @@ class _KeptOption(Option):
     """An option engines build once and send again and again (their Client-ID, the
     Server-ID, the Option Request): its wire form is remembered in a slot the first time
     it is encoded (the decode memo sets it too: the bytes it keys the option by). The
-    values are immutable, and the slot is no dataclass field: ==, hash, repr, pickling and
-    ``dataclasses.replace`` do not see it (an object without it set encodes afresh)."""
+    values are immutable, and the slot is no dataclass field but a cache slot (see
+    _fast.py): ==, hash, repr, pickling and ``dataclasses.replace`` do not see it."""
 
     __slots__ = ("_wire",)
 
@@ -117,9 +120,11 @@ _set_wire = _KeptOption.__dict__["_wire"].__set__
 
 def _encode_duid_option(self: ClientId | ServerId) -> bytes:
     try:
-        return self._wire  # type: ignore[no-any-return]
-    except AttributeError:
-        pass
+        w = self._wire
+    except AttributeError:  # built without its cache slot (copy, pickle)
+        w = None
+    if w is not None:
+        return w  # type: ignore[no-any-return]
     d = self.duid
     t = type(d)
     if t is DuidLL:
@@ -251,9 +256,11 @@ class OptionRequest(_KeptOption):
 
     def encode(self) -> bytes:
         try:
-            return self._wire  # type: ignore[no-any-return]
-        except AttributeError:
-            pass
+            w = self._wire
+        except AttributeError:  # built without its cache slot (copy, pickle)
+            w = None
+        if w is not None:
+            return w  # type: ignore[no-any-return]
         codes = self.codes
         n = len(codes)
         if n < _ORO_CACHED:
@@ -695,12 +702,14 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
 def _client_id(b: bytes, s: int, e: int, path: Path) -> Option:
     o = _new(ClientId)
     _client_id_duid(o, duid_at(b, s, e, s, path + (1,)))
+    _set_wire(o, None)
     return o
 
 
 def _server_id(b: bytes, s: int, e: int, path: Path) -> Option:
     o = _new(ServerId)
     _server_id_duid(o, duid_at(b, s, e, s, path + (2,)))
+    _set_wire(o, None)
     return o
 
 
@@ -746,6 +755,7 @@ def _oro(b: bytes, s: int, e: int, path: Path) -> Option:
         _oro_codes(o, _ORO_DEC[n].unpack_from(b, s))
     else:
         _oro_codes(o, struct.unpack_from(f"!{n}H", b, s))
+    _set_wire(o, None)
     return o
 
 
