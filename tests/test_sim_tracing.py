@@ -1,14 +1,22 @@
-"""The simulator's trace writer: its fast time text and its pre-serialized fields."""
+"""The simulator's hot paths: the trace writer's fast time text and pre-serialized
+fields, and the arrivals FIFO beside the event heap (same order as the heap alone)."""
 
 from __future__ import annotations
 
+import heapq
 import io
 import json
+from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from lab.load import load_topology, load_topology_text
+from lab.sim.simulator import ARRIVE, Simulator
 from lab.sim.tracing import SimTrace, fixed, time_text
+
+TOPO = Path(__file__).resolve().parent.parent / "topologies"
 
 
 @given(st.floats(min_value=0.0, max_value=1e12, allow_nan=False, allow_infinity=False))
@@ -41,3 +49,46 @@ def test_emit_fixed_writes_and_keeps_what_emit_does() -> None:
     first = json.loads(out_b.getvalue().splitlines()[0])
     assert first == {"t": 0.0, "node": "c1", "event": "timer", "pt": 0.0,
                      "action": "fired", "name": "t1"}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- event order
+def _heap_only(self, at, iface, pkt):  # Simulator.push_arrival before the arrivals FIFO
+    self._seq += 1
+    heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
+
+
+def _delayed_relay() -> str:
+    """relay.yaml with a slow core link and a lossy, duplicating access link: datagrams
+    then arrive out of the order they were sent in."""
+    text = (TOPO / "relay.yaml").read_text()
+    text = text.replace("members: [s1:eth0, r1:eth0]",
+                        "members: [s1:eth0, r1:eth0]\n    impairment: {delay: 30ms}")
+    return text.replace("members: [r1:eth1, relay1:eth0, c1:eth0, c2:eth0]",
+                        "members: [r1:eth1, relay1:eth0, c1:eth0, c2:eth0]\n"
+                        "    impairment: {delay: 1ms, duplicate: 30, loss: 10}")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["delayed-relay", "lossy.yaml", "relay-chain.yaml"])
+def test_arrivals_fifo_keeps_the_heaps_order(name, monkeypatch):
+    def trace_of() -> bytes:
+        out = io.BytesIO()
+        topo = (load_topology_text(_delayed_relay(), "delayed-relay.yaml") if name == "delayed-relay"
+                else load_topology(TOPO / name))  # fmt: skip
+        sim = Simulator(topo, seed=3, trace=SimTrace(out))
+        sim.run_until(3 * 3600)
+        sim.close()
+        return out.getvalue()
+
+    with_fifo = trace_of()  # (delayed-relay: 23 of its arrivals take the heap)
+    monkeypatch.setattr(Simulator, "push_arrival", _heap_only)
+    assert trace_of() == with_fifo and with_fifo.count(b"\n") > 100
+
+
+def test_an_arrival_earlier_than_the_fifos_last_goes_to_the_heap():
+    sim = Simulator(load_topology(TOPO / "basic.yaml"), seed=1)
+    iface = next(iter(sim.nodes["s1"].ifaces.values()))
+    for at in (5.0, 7.0, 6.0, 7.0, 1.0):  # 6.0 and 1.0 come after a later one
+        sim.push_arrival(at, iface, (b"", None, None, 0, 1, 0))
+    assert [e[0] for e in sim.arrivals] == [5.0, 7.0, 7.0] and len(sim.queue) == 2
+    taken = [sim._take()[:2] for _ in range(5)]
+    assert taken == sorted(taken) and sim._peek() is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import heapq
 import math
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -104,7 +105,12 @@ class Simulator:
         self.now = 0.0
         self.trace = trace if trace is not None else SimTrace()
         self.trace.now = 0.0
-        self.queue: list[tuple] = []
+        self.queue: list[tuple] = []  # a heap of (time, seq, kind, a, b)
+        # Datagrams mostly arrive in the order they are sent (every link has the same
+        # latency): one arriving no earlier than the last one queued here goes to this
+        # FIFO, already in (time, seq) order, not through the heap. Events are taken from
+        # whichever of the two has the smaller (time, seq): the order is the heap's alone.
+        self.arrivals: deque[tuple] = deque()
         self._seq = 0
         self.events = 0  # events carried out (stale timers are not events)
         self.began = False
@@ -138,7 +144,25 @@ class Simulator:
     # ------------------------------------------------------------------ queue
     def push_arrival(self, at: float, iface: Iface, pkt: tuple) -> None:
         self._seq += 1
-        heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
+        fifo = self.arrivals
+        if not fifo or fifo[-1][0] <= at:
+            fifo.append((at, self._seq, ARRIVE, iface, pkt))
+        else:
+            heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
+
+    def _peek(self) -> tuple | None:
+        """The next event of the heap and the arrivals FIFO, not taken."""
+        q, fifo = self.queue, self.arrivals
+        if fifo:
+            return q[0] if q and q[0] < fifo[0] else fifo[0]
+        return q[0] if q else None
+
+    def _take(self) -> tuple:
+        """Take the event _peek returned."""
+        q, fifo = self.queue, self.arrivals
+        if fifo and not (q and q[0] < fifo[0]):
+            return fifo.popleft()
+        return heapq.heappop(q)
 
     def set_timer(self, node: SimNode, name: str, at: float) -> None:
         self._seq += 1
@@ -153,13 +177,12 @@ class Simulator:
 
     def next_time(self) -> float | None:
         """When the next event is due (stale timers skipped); None: nothing is left."""
-        q = self.queue
-        while q:
-            t, seq, kind, a, b = q[0]
+        while (item := self._peek()) is not None:
+            t, seq, kind, a, b = item
             if kind == TIMER and a.timers.get(b) != seq:
-                heapq.heappop(q)
+                self._take()
                 continue
-            return t
+            return t  # type: ignore[no-any-return]
         return None
 
     # ------------------------------------------------------------------ running
@@ -177,11 +200,10 @@ class Simulator:
     def step(self, until: float | None = None) -> tuple | None:
         """Carry out the next event (due by ``until``); return it, or None if there is none."""
         self.begin()
-        q = self.queue
-        while q:
-            if until is not None and q[0][0] > until:
+        while (item := self._peek()) is not None:
+            if until is not None and item[0] > until:
                 return None
-            item = heapq.heappop(q)
+            self._take()
             if self._dispatch(item):
                 return item
         return None
@@ -219,11 +241,26 @@ class Simulator:
 
     def _run_until(self, t_end: float, stop: Callable[[], bool] | None) -> bool:
         q = self.queue
+        fifo = self.arrivals
         trace = self.trace
         arrive = self.net.arrive
         pop = heapq.heappop
-        while q and q[0][0] <= t_end:
-            t, seq, kind, a, b = pop(q)
+        take = fifo.popleft
+        while True:
+            # the next event: _peek and _take, inlined (tuples compare by time, then seq)
+            if fifo:
+                if q and q[0] < fifo[0]:
+                    if q[0][0] > t_end:
+                        break
+                    t, seq, kind, a, b = pop(q)
+                else:
+                    if fifo[0][0] > t_end:
+                        break
+                    t, seq, kind, a, b = take()
+            elif q and q[0][0] <= t_end:
+                t, seq, kind, a, b = pop(q)
+            else:
+                break
             if kind == TIMER:
                 if a.timers.get(b) != seq:
                     continue
