@@ -105,7 +105,7 @@ class SimTrace:
         else:
             self._out = sink
             self._text = isinstance(sink, io.TextIOBase)
-        self._writing = self._out is not None or self._per_node is not None
+        self._into_file = self._out is not None  # else lines go per node (or nowhere)
         self._dicts = keep  # listeners added later switch this on
 
     def write_lab(self, lab: dict[str, Any]) -> None:
@@ -126,26 +126,25 @@ class SimTrace:
     def emit(self, node: str, kind: str, fields: dict[str, Any] | None = None) -> None:
         """One event of ``node``: ``{"t", "node", "event", "pt", **fields}``."""
         self.lines += 1
-        if self._writing:
-            # _line inlined: this runs for every line of a run (17 per Renew/Reply)
+        if self._into_file:
+            # the line's parts queued here, inline: this runs for every line of a run
             if self.now != self._t:
                 self._stamp()
             try:
                 head = self._heads[node][kind]
             except KeyError:
                 head = self._head(node, kind)
-            if self._per_node is None:
-                buf = self._buf
-                if fields:
-                    buf += (self._lead, head, self._ts_comma,
-                            _dumps(fields, default=str, option=_FIELDS)[1:])  # fmt: skip
-                else:
-                    buf += (self._lead, head, self._ts, b"")
-                if len(buf) >= _FLUSH_PARTS:
-                    self._flush_buf()
+            buf = self._buf
+            if fields:
+                buf += (self._lead, head, self._ts_comma,
+                        _dumps(fields, default=str, option=_FIELDS)[1:])  # fmt: skip
             else:
-                self._node_line(node, head, _dumps(fields, default=str, option=_FIELDS)[1:]
-                                if fields else b"")  # fmt: skip
+                buf += (self._lead, head, self._ts, b"")
+            if len(buf) >= _FLUSH_PARTS:
+                self._flush_buf()
+        elif self._per_node is not None:
+            self._node_line(node, kind, _dumps(fields, default=str, option=_FIELDS)[1:]
+                            if fields else b"")  # fmt: skip
         if self._dicts:
             self._event(node, kind, fields)
 
@@ -153,20 +152,19 @@ class SimTrace:
         """:meth:`emit` of fields that never change, serialized once by :func:`fixed`
         (a driver's ``timer fired``/``cancelled`` and state lines)."""
         self.lines += 1
-        if self._writing:
+        if self._into_file:
             if self.now != self._t:
                 self._stamp()
             try:
                 head = self._heads[node][kind]
             except KeyError:
                 head = self._head(node, kind)
-            if self._per_node is None:
-                buf = self._buf
-                buf += (self._lead, head, self._ts_comma, f[1])
-                if len(buf) >= _FLUSH_PARTS:
-                    self._flush_buf()
-            else:
-                self._node_line(node, head, f[1])
+            buf = self._buf
+            buf += (self._lead, head, self._ts_comma, f[1])
+            if len(buf) >= _FLUSH_PARTS:
+                self._flush_buf()
+        elif self._per_node is not None:
+            self._node_line(node, kind, f[1])
         if self._dicts:
             self._event(node, kind, f[0])
 
@@ -176,10 +174,16 @@ class SimTrace:
         ts = time_text(t)
         self._lead, self._ts, self._ts_comma = b'{"t":' + ts, ts + b"}\n", ts + b","
 
-    def _node_line(self, node: str, head: bytes, body: bytes) -> None:
+    def _node_line(self, node: str, kind: str, body: bytes) -> None:
         """A line for ``traces/NODE.jsonl``: ``body`` is the fields' JSON without its "{"
         ("…}\n"), or b"" for none."""
         assert self._per_node is not None
+        if self.now != self._t:
+            self._stamp()
+        try:
+            head = self._heads[node][kind]
+        except KeyError:
+            head = self._head(node, kind)
         self._per_node.setdefault(node, []).append(
             self._lead + head + (self._ts_comma + body if body else self._ts)
         )
@@ -247,7 +251,5 @@ class SimTrace:
         if self._own and self._out is not None:
             self._out.close()
         self._out = None
-        self._writing = self._per_node is not None
-        if self._per_node is not None:
-            self._per_node = None
-            self._writing = False
+        self._into_file = False
+        self._per_node = None
