@@ -49,7 +49,16 @@ from ipaddress import IPv6Address
 from types import MemberDescriptorType
 from typing import Any, TypeVar
 
-__all__ = ["IP6_FAST", "IP_SET", "SCOPE_SET", "cache_slots", "cheap_init", "ip6", "maker", "setters"]
+__all__ = [
+    "IP6_FAST",
+    "IP_SET",
+    "SCOPE_SET",
+    "cache_slots",
+    "cheap_init",
+    "ip6",
+    "maker",
+    "setters",
+]
 
 
 def setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:

@@ -147,25 +147,33 @@ def address_text(a: IPv6Address) -> str:
     return text
 
 
+#: the text of an IA_NA holding one IA Address, by IAID and address (an integer): the
+#: engines build their Renews' and Replies' IAs anew, with the same IAID and address
+_NA_TEXT: dict[tuple[int, int], str] = {}
+NA_TEXT_MAX = 1 << 17
+
+
 def _ia_text(o: IaNa | IaPd | IaTa) -> str:
     """``na:IAID ADDR…`` / ``pd:IAID PREFIX/LEN…`` / ``ta:IAID``, then a failing status."""
     st = None
     c = o.__class__
     if c is IaNa:
+        opts = o.options
+        if len(opts) == 1 and IP6_FAST and opts[0].__class__ is IaAddress:
+            ip = opts[0].address
+            iaid = o.iaid
+            # (an int IAID only: True == 1 as a key, but f"{True}" is not f"{1}")
+            if ip._scope_id is None and iaid.__class__ is int:  # type: ignore[attr-defined]
+                key = (iaid, ip._ip)  # type: ignore[attr-defined]
+                text = _NA_TEXT.get(key)
+                if text is None:
+                    if len(_NA_TEXT) >= NA_TEXT_MAX:
+                        _NA_TEXT.clear()
+                    text = _NA_TEXT[key] = f"na:{iaid} {address_text(ip)}"
+                return text
         text = f"na:{o.iaid}"
-        for a in o.options:
-            ac = a.__class__
-            if ac is IaAddress:  # the usual sub-option: known by its class, no code compared
-                ip = a.address
-                if IP6_FAST and ip._scope_id is None:  # address_text inline (see there)
-                    t = _TEXT.get(ip._ip)  # type: ignore[attr-defined]
-                    text += " " + (t if t is not None else address_text(ip))
-                else:
-                    text += " " + address_text(ip)
-            elif ac is StatusOption:
-                if st is None:
-                    st = a
-            elif isinstance(a, IaAddress):
+        for a in opts:
+            if isinstance(a, IaAddress):
                 text += " " + address_text(a.address)
             elif st is None and a.code == 13:  # the IA's first Status Code option
                 st = a
@@ -188,13 +196,6 @@ def _ia_text(o: IaNa | IaPd | IaTa) -> str:
 #: engines (a multicast on a LAN with two servers) is decoded once, and summarised once
 _last: tuple[AnyMessage | None, dict[str, Any]] = (None, {})
 
-#: what a message's options add to its summary (``ia``, ``status``, ``rapid_commit``) for
-#: the options a decode memo shares (an OptionRun: the simulator's Renews and Replies
-#: come back with the same one at every renewal), by the run's identity; the run is held,
-#: so its id is not reused. Other options tuples (a message built by an engine) are new
-#: each time: they are described afresh and not kept.
-_FIELDS: dict[int, tuple[tuple[Option, ...], dict[str, Any]]] = {}
-FIELDS_MAX = 1 << 16
 #: the last transaction id formatted and its text: the summaries of one exchange (sent,
 #: received, answered, answer received) share it
 _xid: tuple[int, str] = (-1, "")
@@ -212,11 +213,8 @@ _PASSED = frozenset(c for c in _KNOWN if c.code not in _SUMMARY_CODES)
 
 
 def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
-    """The fields ``opts`` add to a summary (may be remembered in _FIELDS: not to be
-    changed)."""
-    hit = _FIELDS.get(id(opts))
-    if hit is not None and hit[0] is opts:
-        return hit[1]
+    """The fields ``opts`` add to a summary (not to be changed: a decode memo's OptionRun
+    remembers them)."""
     out: dict[str, Any] = {}
     ia: list[str] = []
     st = None
@@ -243,10 +241,6 @@ def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
         out["status"] = st.name
     if rapid:
         out["rapid_commit"] = True
-    if opts.__class__ is OptionRun:
-        if len(_FIELDS) >= FIELDS_MAX:
-            _FIELDS.clear()
-        _FIELDS[id(opts)] = (opts, out)
     return out
 
 
@@ -260,7 +254,13 @@ def summary(m: AnyMessage) -> dict[str, Any]:
         xid = _xid
         if x != xid[0]:
             xid = _xid = (x, f"{x:06x}")
-        fields = _option_fields(m.options)
+        opts = m.options
+        if opts.__class__ is OptionRun:  # the options a decode memo shares: worked out once
+            fields = opts.fields  # type: ignore[attr-defined]
+            if fields is None:
+                fields = opts.fields = _option_fields(opts)  # type: ignore[attr-defined]
+        else:  # built by an engine: new each time
+            fields = _option_fields(opts)
         if fields:
             return {"msg": _NAMES.get(t) or message_name(t), "xid": xid[1], **fields}
         return {"msg": _NAMES.get(t) or message_name(t), "xid": xid[1]}

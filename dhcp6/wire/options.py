@@ -632,13 +632,14 @@ MEMO_MAX = 1 << 17  # entries a decode memo holds before it starts afresh
 class OptionRun(tuple):  # type: ignore[type-arg]
     """A message's run of options as a decode memo remembers it: one tuple, shared by every
     message decoded from the same bytes. It is a tuple in every way (==, hash, repr); its
-    class tells that it lives on, so that what is derived from it may be remembered by its
-    identity without holding short-lived values (dhcp6.wire.describe does so), and it
-    carries ``first``: each code in the run and its first option, what
+    class tells that it lives on, so that what is derived from it may be remembered with
+    it. It carries ``first``: each code in the run and its first option, what
     ``_HasOptions.option`` would scan for (engines ask a message for its Client-ID,
-    Server-ID, Status Code… a dozen times an exchange)."""
+    Server-ID, Status Code… a dozen times an exchange); and ``fields``: what the run adds
+    to a trace summary (None until dhcp6.wire.describe works it out; not to be changed)."""
 
     first: dict[int, Option]
+    fields: dict[str, Any] | None
 
     def __new__(cls, options: Iterable[Option]) -> OptionRun:
         run = super().__new__(cls, options)
@@ -646,6 +647,7 @@ class OptionRun(tuple):  # type: ignore[type-arg]
         for o in run:
             first.setdefault(o.code, o)
         run.first = first
+        run.fields = None
         return run
 
 
