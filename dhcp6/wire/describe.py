@@ -127,7 +127,7 @@ _TEXT: dict[int, str] = {}
 _NAMES = {int(t): message_name(t) for t in MessageType}
 
 
-def address_text(a: IPv6Address) -> str:
+def _address_text(a: IPv6Address) -> str:
     """``str(a)``, remembered by the address's integer: formatting an address costs about
     4 µs, and the same addresses come back in every Renew and Reply a trace summarises.
     A scoped address (``fe80::1%eth0``) is formatted each time (its text has the scope)."""
@@ -145,6 +145,20 @@ def address_text(a: IPv6Address) -> str:
             _TEXT.clear()
         text = _TEXT[v] = str(a)
     return text
+
+
+if IP6_FAST:  # engines call it for every datagram's peer: the usual case in few steps
+
+    def address_text(a: IPv6Address) -> str:
+        """``str(a)``, remembered (see _address_text)."""
+        if a._scope_id is None:  # type: ignore[attr-defined]
+            text = _TEXT.get(a._ip)  # type: ignore[attr-defined]
+            if text is not None:
+                return text
+        return _address_text(a)
+
+else:  # pragma: no cover - ipaddress without the slots _fast.py checks
+    address_text = _address_text
 
 
 #: the text of an IA_NA holding one IA Address, by IAID and address (an integer): the

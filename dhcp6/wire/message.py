@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from ipaddress import IPv6Address
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..constants import MAX_RELAY_DEPTH, OptionCode, message_name
 from ._fast import IP6_FAST, IP_SET, SCOPE_SET, cheap_init, maker, setters
@@ -35,6 +35,7 @@ from .options import (
     Path,
     Preference,
     ServerId,
+    StatusOption,
     _HasOptions,
     decode_options,
     decode_options_memo,
@@ -56,6 +57,7 @@ _PREFERENCE, _ELAPSED_TIME = OptionCode.PREFERENCE, OptionCode.ELAPSED_TIME
 _RAPID_COMMIT, _RECONF_ACCEPT = OptionCode.RAPID_COMMIT, OptionCode.RECONF_ACCEPT
 _DNS_SERVERS, _DOMAIN_LIST = OptionCode.DNS_SERVERS, OptionCode.DOMAIN_LIST
 _RELAY_MSG, _INTERFACE_ID = OptionCode.RELAY_MSG, OptionCode.INTERFACE_ID
+_STATUS_CODE, _IA_TA, _IA_PD = OptionCode.STATUS_CODE, OptionCode.IA_TA, OptionCode.IA_PD
 
 
 class _MessageBase(_HasOptions):
@@ -103,10 +105,7 @@ class Message(_MessageBase):
 
     def option(self, code: int) -> Option | None:
         """The first option with this code, or None."""
-        try:
-            first = self._first
-        except AttributeError:  # built without its cache slot (copy, pickle): look
-            first = None
+        first = self._first
         if first is not None:
             return first.get(code)  # type: ignore[no-any-return]
         opts = self.options  # what _HasOptions.option does, without a call more
@@ -117,16 +116,25 @@ class Message(_MessageBase):
                 return o
         return None
 
-    # Readable accessors for the options engines look at most.
+    # Readable accessors for the options engines look at most (the first three read the
+    # index a decoded message holds without a call to option()).
     @property
     def client_id(self) -> Duid | None:
-        o = self.option(_CLIENTID)
+        first = self._first
+        o = first.get(_CLIENTID) if first is not None else self.option(_CLIENTID)
         return o.duid if isinstance(o, ClientId) else None
 
     @property
     def server_id(self) -> Duid | None:
-        o = self.option(_SERVERID)
+        first = self._first
+        o = first.get(_SERVERID) if first is not None else self.option(_SERVERID)
         return o.duid if isinstance(o, ServerId) else None
+
+    @property
+    def status(self) -> StatusOption | None:
+        first = self._first
+        o = first.get(_STATUS_CODE) if first is not None else self.option(_STATUS_CODE)
+        return o if isinstance(o, StatusOption) else None
 
     @property
     def ia_na(self) -> list[IaNa]:
@@ -134,10 +142,16 @@ class Message(_MessageBase):
 
     @property
     def ia_ta(self) -> list[IaTa]:
+        first = self._first  # decoded: the IaTa options are those of code IA_TA (4)
+        if first is not None and _IA_TA not in first:
+            return []
         return [o for o in self.options if isinstance(o, IaTa)]
 
     @property
     def ia_pd(self) -> list[IaPd]:
+        first = self._first  # decoded: the IaPd options are those of code IA_PD (25)
+        if first is not None and _IA_PD not in first:
+            return []
         return [o for o in self.options if isinstance(o, IaPd)]
 
     @property
@@ -178,6 +192,20 @@ class Message(_MessageBase):
     def xid(self) -> str:
         """The transaction id as the 6 hex digits traces and tools show."""
         return f"{self.transaction_id:06x}"
+
+
+def _message_setstate(self: Message, state: list[Any]) -> None:
+    """Unpickling, copying: the fields, and None in the cache slot (the dataclass's own
+    __setstate__, which this one stands in for, would leave it unset)."""
+    for f, v in zip(fields(self), state, strict=True):
+        object.__setattr__(self, f.name, v)
+    _set_first(self, None)
+
+
+# (set here: on 3.11, @dataclass(frozen=True, slots=True) sets its own whatever the class
+# defines; Message.option reads the cache slot unguarded)
+Message.__setstate__ = _message_setstate  # type: ignore[method-assign, assignment]
+_set_first = _MessageBase.__dict__["_first"].__set__
 
 
 @dataclass(frozen=True, slots=True)
