@@ -311,6 +311,8 @@ class ClientNode(SimNode):
         self.state = ""
         self._addrs: dict[int, Addr] = {}  # configured addresses (their text is kept)
         self._added: dict[tuple, tuple[dict[str, Any], bytes]] = {}  # address added fields
+        # the last ConfigureAddress: (action, address int, iface, Addr, its fields)
+        self._configured: tuple[Any, int, Iface | None, Addr, tuple[dict[str, Any], bytes]] | None = None
 
     def identity(self) -> None:
         iface = self.ifaces.get(self.config.iface)
@@ -387,6 +389,13 @@ class ClientNode(SimNode):
             self.expiries += 1
 
     def kernel(self, a: Any) -> None:
+        c = self._configured
+        if c is not None and c[0] is a and self._addrs.get(c[1]) is c[3]:
+            # the action the last Renew gave (the engine keeps it): the same address again
+            if c[2] is not None:
+                self.sim.net.add_address(c[2], c[3])
+            self.sim.trace.emit_fixed(self.name, "address", c[4])
+            return
         # EngineHost._kernel: the driver of a.iface, else the first one (the client's iface)
         name = (
             a.iface if a.iface in (self.config.iface, self.config.downstream) else self.config.iface
@@ -409,6 +418,7 @@ class ClientNode(SimNode):
                                               "iface": name, "preferred": a.preferred,
                                               "valid": a.valid})  # fmt: skip
             self.sim.trace.emit_fixed(self.name, "address", f)
+            self._configured = (a, v, iface, known, f)
         else:
             if iface is not None:
                 self.sim.net.remove_address(iface, known)
