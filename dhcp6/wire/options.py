@@ -101,8 +101,22 @@ class _HasOptions:
 
     @property
     def status(self) -> StatusOption | None:
+        opts = self.options
+        if opts.__class__ is not OptionRun and len(opts) == 1:  # an IA of one address
+            o = opts[0]
+            if o.__class__ is IaAddress:
+                return None
+            return o if o.code == _STATUS_CODE and isinstance(o, StatusOption) else None
         o = self.option(_STATUS_CODE)
         return o if isinstance(o, StatusOption) else None
+
+
+def _addresses(opts: tuple[Option, ...]) -> list[IaAddress]:
+    """The IaAddress options of an IA's ``opts`` (most IAs hold one, and nothing else)."""
+    if len(opts) == 1:
+        o = opts[0]
+        return [o] if isinstance(o, IaAddress) else []  # type: ignore[list-item]
+    return [o for o in opts if isinstance(o, IaAddress)]  # type: ignore[misc]
 
 
 class _KeptOption(Option):
@@ -196,7 +210,7 @@ class IaNa(_HasOptions, Option):
 
     @property
     def addresses(self) -> list[IaAddress]:
-        return [o for o in self.options if isinstance(o, IaAddress)]
+        return _addresses(self.options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +226,7 @@ class IaTa(_HasOptions, Option):
 
     @property
     def addresses(self) -> list[IaAddress]:
-        return [o for o in self.options if isinstance(o, IaAddress)]
+        return _addresses(self.options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +300,7 @@ class Preference(Option):
 
 
 @dataclass(frozen=True, slots=True)
-class ElapsedTime(Option):
+class ElapsedTime(_KeptOption):
     """§21.9: hundredths of a second since the client began the exchange (0xffff max)."""
 
     value: int
@@ -295,8 +309,15 @@ class ElapsedTime(Option):
     def data(self) -> bytes:
         return struct.pack("!H", self.value)
 
-    def encode(self) -> bytes:
-        return _HDR_H.pack(8, 2, self.value)
+    def encode(self) -> bytes:  # (a client keeps one for every first transmission's 0)
+        try:
+            w = self._wire
+        except AttributeError:  # built without its cache slot (copy, pickle)
+            w = None
+        if w is None:
+            w = _HDR_H.pack(8, 2, self.value)
+            _set_wire(self, w)
+        return w  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -772,6 +793,7 @@ def _elapsed(b: bytes, s: int, e: int, path: Path) -> Option:
         raise _short(s, e, 2, path, 8, exact=True)
     o = _new(ElapsedTime)
     _elapsed_value(o, b[s] << 8 | b[s + 1])
+    _set_wire(o, None)
     return o
 
 
