@@ -275,9 +275,13 @@ def summary(m: AnyMessage) -> dict[str, Any]:
                 fields = opts.fields = _option_fields(opts)  # type: ignore[attr-defined]
         else:  # built by an engine: new each time
             fields = _option_fields(opts)
+        try:
+            name = _NAMES[t]
+        except KeyError:
+            name = message_name(t)
         if fields:
-            return {"msg": _NAMES.get(t) or message_name(t), "xid": xid[1], **fields}
-        return {"msg": _NAMES.get(t) or message_name(t), "xid": xid[1]}
+            return {"msg": name, "xid": xid[1], **fields}
+        return {"msg": name, "xid": xid[1]}
     last = _last
     if last[0] is m:  # the same (immutable) object, held by _last so its id is not reused
         return dict(last[1])

@@ -380,7 +380,7 @@ def decode(data: bytes | bytearray | memoryview, *, memo: Memo | None = None) ->
     ``decode_options_memo``) — for a caller that decodes the same options over and over
     (the simulator); the result is the same.
     """
-    if not isinstance(data, bytes):
+    if data.__class__ is not bytes and not isinstance(data, bytes):
         data = bytes(data)
     n = len(data)
     if memo is not None and n >= 4 and data[0] != 12 and data[0] != 13:
