@@ -249,9 +249,12 @@ class ClientEngine:
         self.config = config
         self.duid = duid
         self.client_id = ClientId(duid)
-        rng = random.Random()
-        self.rand = rand or rng.random
-        self.new_xid = xid or (lambda: rng.getrandbits(24))
+        if rand is None or xid is None:  # seeding a generator from urandom costs ~20 µs
+            rng = random.Random()
+            rand = rand or rng.random
+            xid = xid or (lambda: rng.getrandbits(24))
+        self.rand = rand
+        self.new_xid = xid
         self.s = ClientState()
         self.exchange: Exchange | None = None
         self.adverts: list[Advertised] = []
