@@ -239,3 +239,26 @@ def test_summary_remembers_the_options_a_decode_memo_shares_and_nothing_else():
     first["msg"] = "changed by a caller"
     assert summary(b) == want and summary(Message(7, 0xABCDEF, b.options))["xid"] == "abcdef"
     assert a.options.fields is fields  # worked out once
+
+
+def test_encode_remembers_an_options_tuple_sent_again_and_stays_bounded(monkeypatch):
+    """Message.encode keeps the wire form of an options tuple by identity: the same tuple
+    under another transaction id (a client's next Renew) encodes as a fresh encode does,
+    an equal but distinct tuple is encoded anew, and the memo never outgrows its bound."""
+    from dhcp6.wire import message as wm
+
+    ia = IaNa(1, 0, 0, (IaAddress(A("2001:db8::5"), 0, 0),))
+    opts = (ClientId(CLIENT), ServerId(SERVER), ElapsedTime(0), ia, OptionRequest((23,)))
+    first = Message(5, 0x000001, opts).encode()
+    again = Message(5, 0xABCDEF, opts).encode()
+    assert again[4:] == first[4:] and again[:4] == bytes.fromhex("05abcdef")
+    assert wm._ENCODED[id(opts)] == (opts, first[4:])
+    assert decode(again) == Message(5, 0xABCDEF, opts)
+    assert Message(5, 1, tuple(opts)).encode() == first  # tuple(t) is t: same entry
+    other = (ClientId(CLIENT), ServerId(SERVER), ElapsedTime(7), ia, OptionRequest((23,)))
+    assert decode(Message(5, 1, other).encode()).option(OptionCode.ELAPSED_TIME).value == 7
+    monkeypatch.setattr(wm, "ENCODED_MAX", 4)
+    kept = [tuple(list(opts)) for _ in range(10)]  # equal, distinct tuples
+    for t in kept:
+        assert Message(5, 2, t).encode()[4:] == first[4:]
+        assert len(wm._ENCODED) <= 4

@@ -48,6 +48,8 @@ _U32 = struct.Struct("!I")
 _HDR = struct.Struct("!HH")
 _from_bytes = int.from_bytes
 _join = b"".join
+ENCODED_MAX = 1 << 15  # options tuples whose wire form Message.encode remembers
+_ENCODED: dict[int, tuple[tuple[Option, ...], bytes]] = {}
 # The codes the accessors ask for, read off OptionCode once (an Enum member costs about
 # 0.1 µs to read off its class; engines ask a message for its Server-ID… many times). The
 # members themselves: an OptionRun's index is keyed by them, and a key found by identity
@@ -89,19 +91,25 @@ class Message(_MessageBase):
     def encode(self) -> bytes:
         head = _U32.pack((self.msg_type & 0xFF) << 24 | (self.transaction_id & 0xFFFFFF))
         opts = self.options
+        # Engines send the same options tuple again (a client's Renews, the Replies to
+        # them: only the transaction id changes): its wire form is remembered by identity
+        # (the tuple is held, so its id is not reused while the entry lives).
+        hit = _ENCODED.get(id(opts))
+        if hit is not None and hit[0] is opts:
+            return head + hit[1]
         n = len(opts)  # a loop appending to a list costs more than these few parts
         if n == 3:  # a Reply: Server-ID, Client-ID, IA
             a, b, c = opts
-            return head + a.encode() + b.encode() + c.encode()
-        if n == 5:  # a Renew: Client-ID, Server-ID, Elapsed Time, IA, ORO
+            body = a.encode() + b.encode() + c.encode()
+        elif n == 5:  # a Renew: Client-ID, Server-ID, Elapsed Time, IA, ORO
             a, b, c, d, e = opts
-            return _join((head, a.encode(), b.encode(), c.encode(), d.encode(), e.encode()))
-        if n == 2:
-            return head + opts[0].encode() + opts[1].encode()
-        parts = [head]
-        for o in opts:
-            parts.append(o.encode())
-        return _join(parts)
+            body = _join((a.encode(), b.encode(), c.encode(), d.encode(), e.encode()))
+        else:
+            body = _join([o.encode() for o in opts])
+        if len(_ENCODED) >= ENCODED_MAX:
+            _ENCODED.clear()
+        _ENCODED[id(opts)] = (opts, body)
+        return head + body
 
     def option(self, code: int) -> Option | None:
         """The first option with this code, or None."""
