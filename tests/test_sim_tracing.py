@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from dhcp6.engine.actions import Trace
 from lab.load import load_topology, load_topology_text
 from lab.sim.simulator import ARRIVE, Simulator
 from lab.sim.tracing import SimTrace, fixed, time_text
@@ -92,3 +93,20 @@ def test_an_arrival_earlier_than_the_fifos_last_goes_to_the_heap():
     assert [e[0] for e in sim.arrivals] == [5.0, 7.0, 7.0] and len(sim.queue) == 2
     taken = [sim._take()[:2] for _ in range(5)]
     assert taken == sorted(taken) and sim._peek() is None
+
+
+def test_emit_trace_serializes_a_trace_action_once_and_writes_what_emit_does():
+    out_a, out_b = io.BytesIO(), io.BytesIO()
+    a, b = SimTrace(out_a, keep=True), SimTrace(out_b, keep=True)
+    again = Trace("lease", {"action": "renewed", "address": "2001:db8::5", "valid": 3600})
+    empty = Trace("state")
+    for t in (1.0, 2.5):
+        a.now = b.now = t
+        for tr in (again, empty, Trace("drop", {"reason": "x"})):
+            a.emit("s1", tr.kind, tr.fields)
+            b.emit_trace("s1", tr)
+    a.flush()
+    b.flush()
+    assert out_a.getvalue() == out_b.getvalue() and a.merged() == b.merged()
+    assert again._json == b'"action":"renewed","address":"2001:db8::5","valid":3600}\n'
+    assert empty._json == b"" and again == Trace("lease", dict(again.fields))  # not a field

@@ -102,10 +102,24 @@ class CommitMeta:
     value: str
 
 
+class _Serialized:
+    """A cache slot for what a driver made of an action once (see wire/_fast.py: no
+    dataclass field, so ==, hash, repr and replace do not see it; built holding None)."""
+
+    __slots__ = ("_json",)
+
+
+#: set the cache slot of a Trace: the simulator keeps the JSON of its fields there, for
+#: an engine that hands the same Trace out again (its fields are never changed after)
+set_trace_json = _Serialized.__dict__["_json"].__set__
+
+
 @cheap_init
 @dataclass(frozen=True, slots=True)
-class Trace:
-    """A trace event (kind and fields per dhcp6.trace); the driver stamps t and node."""
+class Trace(_Serialized):
+    """A trace event (kind and fields per dhcp6.trace); the driver stamps t and node.
+    Engines may hand out the same Trace again; neither they nor drivers change its
+    fields once it is handed out."""
 
     kind: str
     fields: dict[str, Any] = field(default_factory=dict)

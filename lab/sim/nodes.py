@@ -184,6 +184,7 @@ class SimNode:
         """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush)."""
         sim = self.sim
         emit = sim.trace.emit
+        emit_trace = sim.trace.emit_trace
         name = self.name
         for a in actions:
             c = a.__class__
@@ -193,7 +194,7 @@ class SimNode:
                     self.drops[a.fields.get("reason", "")] += 1
                 elif kind == "lease":
                     self.on_lease(a.fields)
-                emit(name, kind, a.fields)
+                emit_trace(name, a)
             elif c is SetTimer:  # tested by how often they come: ~4 per Renew/Reply
                 sim.set_timer(self, a.name, a.at)
             elif c is CancelTimer:

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import orjson
 
+from dhcp6.engine.actions import Trace, set_trace_json
 from dhcp6.trace import JSON_OPTIONS
 
 _dumps = orjson.dumps
@@ -147,6 +148,41 @@ class SimTrace:
                             if fields else b"")  # fmt: skip
         if self._dicts:
             self._event(node, kind, fields)
+
+    def emit_trace(self, node: str, a: Trace) -> None:
+        """:meth:`emit` of an engine's Trace action. Its fields' JSON is kept in the
+        action (a cache slot): engines hand the same Trace out again for what repeats at
+        every renewal (a lease extended, a Renew dropped by the server not chosen)."""
+        self.lines += 1
+        if self._into_file:
+            if self.now != self._t:
+                self._stamp()
+            kind = a.kind
+            try:
+                head = self._heads[node][kind]
+            except KeyError:
+                head = self._head(node, kind)
+            try:
+                body = a._json
+            except AttributeError:  # a Trace built without its cache slot (copy, pickle)
+                body = None
+            if body is None:
+                fields = a.fields
+                body = _dumps(fields, default=str, option=_FIELDS)[1:] if fields else b""
+                set_trace_json(a, body)
+            buf = self._buf
+            if body:
+                buf += (self._lead, head, self._ts_comma, body)
+            else:
+                buf += (self._lead, head, self._ts, body)
+            if len(buf) >= _FLUSH_PARTS:
+                self._flush_buf()
+        elif self._per_node is not None:
+            fields = a.fields
+            self._node_line(node, a.kind, _dumps(fields, default=str, option=_FIELDS)[1:]
+                            if fields else b"")  # fmt: skip
+        if self._dicts:
+            self._event(node, a.kind, a.fields)
 
     def emit_fixed(self, node: str, kind: str, f: tuple[dict[str, Any], bytes]) -> None:
         """:meth:`emit` of fields that never change, serialized once by :func:`fixed`
