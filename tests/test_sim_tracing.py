@@ -1,5 +1,6 @@
 """The simulator's hot paths: the trace writer's fast time text and pre-serialized
-fields, and the arrivals FIFO beside the event heap (same order as the heap alone)."""
+fields, and the arrivals FIFO and far-timer buckets beside the event heap (same order
+as the heap alone)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from dhcp6.engine.actions import Trace
 from lab.load import load_topology, load_topology_text
-from lab.sim.simulator import ARRIVE, Simulator
+from lab.sim.simulator import ARRIVE, TIMER, Simulator
 from lab.sim.tracing import SimTrace, fixed, time_text
 
 TOPO = Path(__file__).resolve().parent.parent / "topologies"
@@ -58,6 +59,12 @@ def _heap_only(self, at, iface, pkt):  # Simulator.push_arrival before the arriv
     heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
 
 
+def _heap_timer(self, node, name, at):  # Simulator.set_timer before the far buckets
+    self._seq += 1
+    node.timers[name] = self._seq
+    heapq.heappush(self.queue, (max(at, self.now), self._seq, TIMER, node, name))
+
+
 def _delayed_relay() -> str:
     """relay.yaml with a slow core link and a lossy, duplicating access link: datagrams
     then arrive out of the order they were sent in."""
@@ -69,8 +76,9 @@ def _delayed_relay() -> str:
                         "    impairment: {delay: 1ms, duplicate: 30, loss: 10}")  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["delayed-relay", "lossy.yaml", "relay-chain.yaml"])
-def test_arrivals_fifo_keeps_the_heaps_order(name, monkeypatch):
+@pytest.mark.parametrize("name", ["delayed-relay", "lossy.yaml", "relay-chain.yaml",
+                                  "restart.yaml", "reconfigure.yaml"])  # fmt: skip
+def test_arrivals_fifo_and_far_timers_keep_the_heaps_order(name, monkeypatch):
     def trace_of() -> bytes:
         out = io.BytesIO()
         topo = (load_topology_text(_delayed_relay(), "delayed-relay.yaml") if name == "delayed-relay"
@@ -82,6 +90,7 @@ def test_arrivals_fifo_keeps_the_heaps_order(name, monkeypatch):
 
     with_fifo = trace_of()  # (delayed-relay: 23 of its arrivals take the heap)
     monkeypatch.setattr(Simulator, "push_arrival", _heap_only)
+    monkeypatch.setattr(Simulator, "set_timer", _heap_timer)
     assert trace_of() == with_fifo and with_fifo.count(b"\n") > 100
 
 

@@ -27,6 +27,7 @@ from .nodes import ClientNode, PlainNode, RelayNode, ServerNode, SimError, SimNo
 from .tracing import SimTrace
 
 TIMER, ARRIVE, CALL, STEP = 0, 1, 2, 3
+FAR = 64  # seconds: timers due after the next bucket boundary wait in buckets this long
 #: Start order (lab/run/runtime.py ORDER): servers, then relays and routers, then clients.
 ORDER = {"dhcp6-server": 0, "dhcp6-relay": 1, "router": 1, "host": 1}
 NODE_ACTIONS = ("kill", "stop", "start", "restart")
@@ -111,6 +112,14 @@ class Simulator:
         # FIFO, already in (time, seq) order, not through the heap. Events are taken from
         # whichever of the two has the smaller (time, seq): the order is the heap's alone.
         self.arrivals: deque[tuple] = deque()
+        # Timers set far ahead (T1, T2, a lease's valid lifetime: each re-armed at every
+        # renewal, so most never fire) wait in buckets of FAR seconds, unsorted; a bucket
+        # goes into the heap, its stale timers left out, when the clock nears it. Every
+        # event due before _horizon is in the heap or the FIFO, so the order is the same;
+        # the heap holds about a minute of events instead of every client's timers.
+        self._horizon = float(FAR)
+        self._far: dict[int, list[tuple]] = {}  # bucket (int(time) // FAR) → timer entries
+        self._far_keys: list[int] = []  # a heap of the buckets in _far
         self._seq = 0
         self.events = 0  # events carried out (stale timers are not events)
         self.began = False
@@ -151,14 +160,31 @@ class Simulator:
             heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
 
     def _peek(self) -> tuple | None:
-        """The next event of the heap and the arrivals FIFO, not taken."""
+        """The next event of the heap and the arrivals FIFO (buckets of far timers moved
+        into the heap as needed), not taken."""
         q, fifo = self.queue, self.arrivals
-        if fifo:
-            return q[0] if q and q[0] < fifo[0] else fifo[0]
-        return q[0] if q else None
+        while True:
+            nxt = q[0] if q else None
+            if fifo and (nxt is None or fifo[0] < nxt):
+                nxt = fifo[0]
+            if (nxt is None or nxt[0] >= self._horizon) and self._pull():
+                continue
+            return nxt
+
+    def _pull(self) -> bool:
+        """Move the next bucket's live timers into the heap; False if there is none."""
+        if not self._far_keys:
+            return False
+        k = heapq.heappop(self._far_keys)
+        self._horizon = float((k + 1) * FAR)
+        q = self.queue
+        for e in self._far.pop(k):
+            if e[3].timers.get(e[4]) == e[1]:  # not re-armed or cancelled since
+                heapq.heappush(q, e)
+        return True
 
     def _take(self) -> tuple:
-        """Take the event _peek returned."""
+        """Take the event _peek returned (its buckets are in the heap by then)."""
         q, fifo = self.queue, self.arrivals
         if fifo and not (q and q[0] < fifo[0]):
             return fifo.popleft()
@@ -166,10 +192,18 @@ class Simulator:
 
     def set_timer(self, node: SimNode, name: str, at: float) -> None:
         self._seq += 1
-        node.timers[name] = self._seq
-        heapq.heappush(
-            self.queue, (at if at > self.now else self.now, self._seq, TIMER, node, name)
-        )
+        seq = node.timers[name] = self._seq
+        if at < self.now:
+            at = self.now
+        if at < self._horizon:
+            heapq.heappush(self.queue, (at, seq, TIMER, node, name))
+            return
+        k = int(at) // FAR  # int() truncates exactly: k * FAR <= at < (k + 1) * FAR
+        bucket = self._far.get(k)
+        if bucket is None:
+            bucket = self._far[k] = []
+            heapq.heappush(self._far_keys, k)
+        bucket.append((at, seq, TIMER, node, name))
 
     def call_at(self, at: float, fn: Callable[..., Any], *args: Any) -> None:
         self._seq += 1
@@ -246,21 +280,31 @@ class Simulator:
         arrive = self.net.arrive
         pop = heapq.heappop
         take = fifo.popleft
+        horizon = self._horizon
         while True:
             # the next event: _peek and _take, inlined (tuples compare by time, then seq)
             if fifo:
-                if q and q[0] < fifo[0]:
-                    if q[0][0] > t_end:
-                        break
-                    t, seq, kind, a, b = pop(q)
-                else:
-                    if fifo[0][0] > t_end:
-                        break
-                    t, seq, kind, a, b = take()
-            elif q and q[0][0] <= t_end:
-                t, seq, kind, a, b = pop(q)
+                nxt = fifo[0]
+                if q and q[0] < nxt:
+                    nxt = q[0]
+            elif q:
+                nxt = q[0]
             else:
+                if self._pull():
+                    horizon = self._horizon
+                    continue
                 break
+            if nxt[0] >= horizon and self._far_keys:
+                self._pull()
+                horizon = self._horizon
+                continue
+            if nxt[0] > t_end:
+                break
+            if fifo and nxt is fifo[0]:
+                take()
+            else:
+                pop(q)
+            t, seq, kind, a, b = nxt
             if kind == TIMER:
                 if a.timers.get(b) != seq:
                     continue
