@@ -241,7 +241,10 @@ class Network:
         sim = self.sim
         at = sim.now + delay
         if nh >> 120 == 0xFF:  # is_multicast(nh)
-            for target in self._multicast_targets(link, nh, pkt[3]):
+            targets = link._listeners.get((nh, pkt[3])) if self._seen_version == self.version else None
+            if targets is None:
+                targets = self._multicast_targets(link, nh, pkt[3])
+            for target in targets:
                 if target is not out:
                     for _ in range(copies):
                         sim.push_arrival(at, target, pkt)

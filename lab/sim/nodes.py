@@ -132,6 +132,7 @@ class SimNode:
         self.connected: list[tuple[int, int, Iface]] = []  # (network, mask, iface)
         self.routes: list[tuple[int, int, int, Iface]] = []  # (network, mask, via, iface)
         self.timers: dict[str, int] = {}
+        self._heads: dict[str, bytes] | None = None  # SimTrace.heads_of(name), once used
         self.engine: Any = None
         self.running = False
         self.status = "stopped"  # stopped | running | stopping
@@ -186,6 +187,9 @@ class SimNode:
         emit = sim.trace.emit
         emit_trace = sim.trace.emit_trace
         name = self.name
+        heads = self._heads
+        if heads is None:
+            heads = self._heads = sim.trace.heads_of(name)
         for a in actions:
             c = a.__class__
             if c is Trace:
@@ -194,7 +198,7 @@ class SimNode:
                     self.drops[a.fields.get("reason", "")] += 1
                 elif kind == "lease":
                     self.on_lease(a.fields)
-                emit_trace(name, a)
+                emit_trace(name, a, heads)
             elif c is SetTimer:  # tested by how often they come: ~4 per Renew/Reply
                 sim.set_timer(self, a.name, a.at)
             elif c is CancelTimer:

@@ -149,17 +149,23 @@ class SimTrace:
         if self._dicts:
             self._event(node, kind, fields)
 
-    def emit_trace(self, node: str, a: Trace) -> None:
+    def heads_of(self, node: str) -> dict[str, bytes]:
+        """``node``'s part of the line heads (kind → bytes), for a caller to keep and pass
+        to :meth:`emit_trace`: one lookup fewer per line in a table of every node."""
+        return self._heads.setdefault(node, {})
+
+    def emit_trace(self, node: str, a: Trace, heads: dict[str, bytes] | None = None) -> None:
         """:meth:`emit` of an engine's Trace action. Its fields' JSON is kept in the
         action (a cache slot): engines hand the same Trace out again for what repeats at
-        every renewal (a lease extended, a Renew dropped by the server not chosen)."""
+        every renewal (a lease extended, a Renew dropped by the server not chosen).
+        ``heads``: :meth:`heads_of` the node, if the caller keeps it."""
         self.lines += 1
         if self._into_file:
             if self.now != self._t:
                 self._stamp()
             kind = a.kind
             try:
-                head = self._heads[node][kind]
+                head = (heads if heads is not None else self._heads[node])[kind]
             except KeyError:
                 head = self._head(node, kind)
             try:
