@@ -465,8 +465,17 @@ def test_running_events_leaves_the_garbage_collector_as_it_was():
     before = gc.get_threshold()
     sim, _ = run(lan(), 5.0)
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    during: list[bool] = []
+    sim.call_at(5.5, lambda: during.append(gc.isenabled()))
     sim.call_at(6.0, lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         sim.run_until(7.0)
+    assert during == [False]  # no automatic collection while events run
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     assert gc.isenabled()
+    gc.disable()  # and a collector the caller turned off stays off
+    try:
+        sim.run_until(8.0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
