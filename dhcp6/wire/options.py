@@ -132,11 +132,17 @@ class _KeptOption(Option):
 _set_wire = _KeptOption.__dict__["_wire"].__set__
 
 
-def _encode_duid_option(self: ClientId | ServerId) -> bytes:
+def _kept_wire(o: _KeptOption) -> bytes | None:
+    """``o``'s remembered wire form, or None (not encoded yet, or built without its cache
+    slot: copy, pickle)."""
     try:
-        w = self._wire
-    except AttributeError:  # built without its cache slot (copy, pickle)
-        w = None
+        return o._wire  # type: ignore[no-any-return]
+    except AttributeError:
+        return None
+
+
+def _encode_duid_option(self: ClientId | ServerId) -> bytes:
+    w = _kept_wire(self)
     if w is not None:
         return w  # type: ignore[no-any-return]
     d = self.duid
@@ -269,10 +275,7 @@ class OptionRequest(_KeptOption):
         return struct.pack(f"!{len(self.codes)}H", *self.codes)
 
     def encode(self) -> bytes:
-        try:
-            w = self._wire
-        except AttributeError:  # built without its cache slot (copy, pickle)
-            w = None
+        w = _kept_wire(self)
         if w is not None:
             return w  # type: ignore[no-any-return]
         codes = self.codes
@@ -310,10 +313,7 @@ class ElapsedTime(_KeptOption):
         return struct.pack("!H", self.value)
 
     def encode(self) -> bytes:  # (a client keeps one for every first transmission's 0)
-        try:
-            w = self._wire
-        except AttributeError:  # built without its cache slot (copy, pickle)
-            w = None
+        w = _kept_wire(self)
         if w is None:
             w = _HDR_H.pack(8, 2, self.value)
             _set_wire(self, w)

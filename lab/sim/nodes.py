@@ -180,6 +180,18 @@ class SimNode:
     def deliver(self, iface: Iface, pkt: tuple) -> None:
         """A datagram addressed to this node (or a group it joined) arrived on ``iface``."""
 
+    def receive(self, iface: Iface, pkt: tuple) -> None:
+        """Hand a datagram ``pkt`` (data, src, dst, …) to the engine, decoded once for
+        all its receivers (Network.decoded), and carry out what it answers; a malformed
+        one goes through packet_received, which says why it is dropped."""
+        msg = self.sim.net.decoded(pkt[0])
+        if msg is None:
+            self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
+                                                 self.sim.now))  # fmt: skip
+        else:
+            self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
+                                                  self.sim.now))  # fmt: skip
+
     # ------------------------------------------------------------------ actions
     def run(self, actions: list) -> None:
         """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush)."""
@@ -330,13 +342,7 @@ class ClientNode(SimNode):
 
     def deliver(self, iface: Iface, pkt: tuple) -> None:
         if self.running and pkt[3] == CLIENT_PORT and iface.name == self.config.iface:
-            msg = self.sim.net.decoded(pkt[0])
-            if msg is None:  # malformed: packet_received says why it is dropped
-                self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
-                                                     self.sim.now))  # fmt: skip
-            else:
-                self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
-                                                      self.sim.now))  # fmt: skip
+            self.receive(iface, pkt)
 
     def start(self) -> None:
         if self.running:
@@ -485,13 +491,7 @@ class ServerNode(SimNode):
 
     def deliver(self, iface: Iface, pkt: tuple) -> None:
         if self.running and pkt[3] == SERVER_PORT and iface.name in self._serve:
-            msg = self.sim.net.decoded(pkt[0])
-            if msg is None:  # malformed: packet_received says why it is dropped
-                self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
-                                                     self.sim.now))  # fmt: skip
-            else:
-                self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
-                                                      self.sim.now))  # fmt: skip
+            self.receive(iface, pkt)
 
     def start(self) -> None:
         if self.running:
