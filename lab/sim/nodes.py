@@ -54,7 +54,6 @@ from dhcp6.wire import DuidLL
 
 from ..model import Node
 from .network import Addr, Iface, is_link_local
-from .tracing import fixed
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -76,28 +75,30 @@ def eui64_mac(address: IPv6Address) -> bytes | None:
     return bytes([b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]])
 
 
-_FIXED: dict[tuple, tuple[dict[str, Any], bytes]] = {}  # the driver's constant fields
+_FIXED: dict[tuple, Trace] = {}  # the driver's own constant lines, as Trace actions
 
 
-def _timer_fields(action: str, name: str) -> tuple[dict[str, Any], bytes]:
-    """``timer fired``/``cancelled`` fields of a timer ``name``, serialized once."""
+def _timer_trace(action: str, name: str) -> Trace:
+    """``timer fired``/``cancelled`` of a timer ``name``: one Trace, serialized once
+    (SimTrace.emit_trace keeps its JSON)."""
     key = (action, name)
-    f = _FIXED.get(key)
-    if f is None:
-        f = _FIXED[key] = fixed({"action": action, "name": name})
-    return f
+    t = _FIXED.get(key)
+    if t is None:
+        t = _FIXED[key] = Trace("timer", {"action": action, "name": name})
+    return t
 
 
-def _state_fields(a: StateChanged) -> tuple[dict[str, Any], bytes]:
-    """A state line's fields (StateChanged without extras), serialized once per value:
-    an engine has a few dozen transitions, each with a fixed seed and reason."""
+def _state_trace(a: StateChanged) -> Trace:
+    """A state line (StateChanged without extras), one Trace per value: an engine has a
+    few dozen transitions, each with a fixed seed and reason."""
     key = (a.old, a.new, a.seed, a.reason)
-    f = _FIXED.get(key)
-    if f is None:
+    t = _FIXED.get(key)
+    if t is None:
         if len(_FIXED) >= 4096:  # reasons are texts: keep the memo bounded
             _FIXED.clear()
-        f = _FIXED[key] = fixed({"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason})
-    return f
+        t = _FIXED[key] = Trace("state", {"from": a.old, "to": a.new, "seed": a.seed,
+                                          "reason": a.reason})  # fmt: skip
+    return t
 
 
 class MemoryStore:
@@ -215,7 +216,7 @@ class SimNode:
                 sim.set_timer(self, a.name, a.at)
             elif c is CancelTimer:
                 if self.timers.pop(a.name, None) is not None:
-                    sim.trace.emit_fixed(name, "timer", _timer_fields("cancelled", a.name))
+                    emit_trace(name, _timer_trace("cancelled", a.name), heads)
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
             elif c is StateChanged:
@@ -224,7 +225,7 @@ class SimNode:
                     fields.update(a.extra)
                     emit(name, "state", fields)
                 else:
-                    sim.trace.emit_fixed(name, "state", _state_fields(a))
+                    emit_trace(name, _state_trace(a), heads)
                 self.on_state(a)
             elif c is CommitLease or c is RemoveLease or c is CommitMeta:
                 self.commit(a)
@@ -236,7 +237,7 @@ class SimNode:
 
     def fire(self, name: str) -> None:
         if name not in self.quiet:
-            self.sim.trace.emit_fixed(self.name, "timer", _timer_fields("fired", name))
+            self.sim.trace.emit_trace(self.name, _timer_trace("fired", name))
         self.run(self.engine.timer_fired(name, self.sim.now))
 
     def error(self, message: Any) -> None:
@@ -327,9 +328,8 @@ class ClientNode(SimNode):
         self.renewals = self.rebinds = self.expiries = self.bound = 0
         self.state = ""
         self._addrs: dict[int, Addr] = {}  # configured addresses (their text is kept)
-        self._added: dict[tuple, tuple[dict[str, Any], bytes]] = {}  # address added fields
-        # the last ConfigureAddress: (action, address int, iface, Addr, its fields)
-        self._configured: tuple[Any, int, Iface | None, Addr, tuple[dict[str, Any], bytes]] | None = None
+        # the last ConfigureAddress: (action, address int, iface, Addr, its trace line)
+        self._configured: tuple[Any, int, Iface | None, Addr, Trace] | None = None
 
     def identity(self) -> None:
         iface = self.ifaces.get(self.config.iface)
@@ -405,7 +405,7 @@ class ClientNode(SimNode):
             # the action the last Renew gave (the engine keeps it): the same address again
             if c[2] is not None:
                 self.sim.net.add_address(c[2], c[3])
-            self.sim.trace.emit_fixed(self.name, "address", c[4])
+            self.sim.trace.emit_trace(self.name, c[4])
             return
         # EngineHost._kernel: the driver of a.iface, else the first one (the client's iface)
         name = (
@@ -419,16 +419,9 @@ class ClientNode(SimNode):
         if a.__class__ is ConfigureAddress:
             if iface is not None:
                 self.sim.net.add_address(iface, known)
-            # every Renew configures the same address and lifetimes: serialize them once
-            key = (v, name, a.preferred, a.valid)
-            f = self._added.get(key)
-            if f is None:
-                if len(self._added) >= 64:
-                    self._added.clear()
-                f = self._added[key] = fixed({"action": "added", "address": known._text,
-                                              "iface": name, "preferred": a.preferred,
-                                              "valid": a.valid})  # fmt: skip
-            self.sim.trace.emit_fixed(self.name, "address", f)
+            f = Trace("address", {"action": "added", "address": known._text, "iface": name,
+                                  "preferred": a.preferred, "valid": a.valid})  # fmt: skip
+            self.sim.trace.emit_trace(self.name, f)
             self._configured = (a, v, iface, known, f)
         else:
             if iface is not None:

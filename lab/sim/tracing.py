@@ -42,10 +42,6 @@ def time_text(t: float) -> bytes:
     return repr(round(t, 6)).encode()
 
 
-def fixed(fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """Fields for :meth:`SimTrace.emit_fixed`: the dict and its JSON, made once."""
-    return fields, _dumps(fields, default=str, option=_FIELDS)[1:]
-
 
 class SimTrace:
     """Writes, keeps and/or forwards trace events; the simulator sets :attr:`now`.
@@ -157,7 +153,8 @@ class SimTrace:
     def emit_trace(self, node: str, a: Trace, heads: dict[str, bytes] | None = None) -> None:
         """:meth:`emit` of an engine's Trace action. Its fields' JSON is kept in the
         action (a cache slot): engines hand the same Trace out again for what repeats at
-        every renewal (a lease extended, a Renew dropped by the server not chosen).
+        every renewal (a lease extended, a Renew dropped by the server not chosen), and
+        so does the driver for its own constant lines (timer fired/cancelled, state).
         ``heads``: :meth:`heads_of` the node, if the caller keeps it."""
         self.lines += 1
         if self._into_file:
@@ -189,26 +186,6 @@ class SimTrace:
                             if fields else b"")  # fmt: skip
         if self._dicts:
             self._event(node, a.kind, a.fields)
-
-    def emit_fixed(self, node: str, kind: str, f: tuple[dict[str, Any], bytes]) -> None:
-        """:meth:`emit` of fields that never change, serialized once by :func:`fixed`
-        (a driver's ``timer fired``/``cancelled`` and state lines)."""
-        self.lines += 1
-        if self._into_file:
-            if self.now != self._t:
-                self._stamp()
-            try:
-                head = self._heads[node][kind]
-            except KeyError:
-                head = self._head(node, kind)
-            buf = self._buf
-            buf += (self._lead, head, self._ts_comma, f[1])
-            if len(buf) >= _FLUSH_PARTS:
-                self._flush_buf()
-        elif self._per_node is not None:
-            self._node_line(node, kind, f[1])
-        if self._dicts:
-            self._event(node, kind, f[0])
 
     def _stamp(self) -> None:
         """The parts of a line that hold the time, made once per clock value."""
