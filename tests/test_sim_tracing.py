@@ -119,3 +119,26 @@ def test_emit_trace_serializes_a_trace_action_once_and_writes_what_emit_does():
     assert out_a.getvalue() == out_b.getvalue() and a.merged() == b.merged()
     assert again._json == b'"action":"renewed","address":"2001:db8::5","valid":3600}\n'
     assert empty._json == b"" and again == Trace("lease", dict(again.fields))  # not a field
+
+
+@pytest.mark.parametrize("name", ["delayed-relay", "restart.yaml", "reconfigure.yaml"])
+def test_the_drivers_inline_lines_are_what_emit_trace_writes(name, tmp_path):
+    """SimNode.run queues its lines itself (SimTrace.line_parts); with events kept it
+    goes through emit_trace, and a directory sink takes per-node lines: all the same."""
+    def run(trace: SimTrace) -> None:
+        topo = (load_topology_text(_delayed_relay(), "delayed-relay.yaml") if name == "delayed-relay"
+                else load_topology(TOPO / name))  # fmt: skip
+        sim = Simulator(topo, seed=5, trace=trace)
+        sim.run_until(2 * 3600)
+        sim.close()
+
+    inline, kept = io.BytesIO(), io.BytesIO()
+    run(SimTrace(inline))
+    run(SimTrace(kept, keep=True))
+    run(SimTrace(tmp_path))
+    assert inline.getvalue() == kept.getvalue() and inline.getvalue().count(b"\n") > 100
+    per_node: dict[str, bytes] = {}
+    for line in inline.getvalue().splitlines(keepends=True):
+        node = json.loads(line)["node"]
+        per_node[node] = per_node.get(node, b"") + line
+    assert {p.stem: p.read_bytes() for p in (tmp_path / "traces").glob("*.jsonl")} == per_node

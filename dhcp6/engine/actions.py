@@ -71,9 +71,20 @@ class RemovePrefix:
     prefix: IPv6Network
 
 
+class _Traced:
+    """A cache slot for the Trace a driver made of an action once (as _Serialized)."""
+
+    __slots__ = ("_trace",)
+
+
+#: set the cache slot of a StateChanged: the simulator keeps its state line's Trace
+#: there, for an engine that hands the same StateChanged out again
+set_state_trace = _Traced.__dict__["_trace"].__set__
+
+
 @cheap_init
 @dataclass(frozen=True, slots=True)
-class StateChanged:
+class StateChanged(_Traced):
     old: str
     new: str
     seed: str
@@ -109,8 +120,8 @@ class _Serialized:
     __slots__ = ("_json",)
 
 
-#: set the cache slot of a Trace: the simulator keeps the JSON of its fields there, for
-#: an engine that hands the same Trace out again (its fields are never changed after)
+#: set the cache slot of a Trace: the simulator keeps the JSON of its kind and fields
+#: there, for an engine that hands the same Trace out again (its fields never change)
 set_trace_json = _Serialized.__dict__["_json"].__set__
 
 

@@ -43,6 +43,7 @@ from dhcp6.engine.actions import (
     SetTimer,
     StateChanged,
     Trace,
+    set_state_trace,
 )
 from dhcp6.engine.client import ClientConfig, ClientEngine
 from dhcp6.engine.client_table import BOUND, REBIND, RENEW, STOPPED
@@ -54,6 +55,7 @@ from dhcp6.wire import DuidLL
 
 from ..model import Node
 from .network import Addr, Iface, is_link_local
+from .tracing import trace_body
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -75,29 +77,32 @@ def eui64_mac(address: IPv6Address) -> bytes | None:
     return bytes([b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]])
 
 
-_FIXED: dict[tuple, Trace] = {}  # the driver's own constant lines, as Trace actions
+_FIRED: dict[str, Trace] = {}  # the driver's own constant lines, as Trace actions
+_CANCELLED: dict[str, Trace] = {}
 
 
 def _timer_trace(action: str, name: str) -> Trace:
-    """``timer fired``/``cancelled`` of a timer ``name``: one Trace, serialized once
-    (SimTrace.emit_trace keeps its JSON)."""
-    key = (action, name)
-    t = _FIXED.get(key)
+    """``timer fired``/``cancelled`` of a timer ``name``: one Trace per name, serialized
+    once (its JSON kept in it: lab.sim.tracing.trace_body)."""
+    kept = _FIRED if action == "fired" else _CANCELLED
+    t = kept.get(name)
     if t is None:
-        t = _FIXED[key] = Trace("timer", {"action": action, "name": name})
+        if len(kept) >= 4096:  # names hold a lease's key: keep the memo bounded
+            kept.clear()
+        t = kept[name] = Trace("timer", {"action": action, "name": name})
     return t
 
 
 def _state_trace(a: StateChanged) -> Trace:
-    """A state line (StateChanged without extras), one Trace per value: an engine has a
-    few dozen transitions, each with a fixed seed and reason."""
-    key = (a.old, a.new, a.seed, a.reason)
-    t = _FIXED.get(key)
+    """A state line (StateChanged without extras) as a Trace, kept in the action's cache
+    slot: an engine hands the same StateChanged out for a transition that repeats."""
+    try:
+        t = a._trace
+    except AttributeError:  # built without its cache slot (copy, pickle)
+        t = None
     if t is None:
-        if len(_FIXED) >= 4096:  # reasons are texts: keep the memo bounded
-            _FIXED.clear()
-        t = _FIXED[key] = Trace("state", {"from": a.old, "to": a.new, "seed": a.seed,
-                                          "reason": a.reason})  # fmt: skip
+        t = Trace("state", {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason})
+        set_state_trace(a, t)
     return t
 
 
@@ -194,15 +199,88 @@ class SimNode:
                                                   self.sim.now))  # fmt: skip
 
     # ------------------------------------------------------------------ actions
-    def run(self, actions: list) -> None:
-        """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush)."""
+    def run(self, actions: list, fired: Trace | None = None) -> None:
+        """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush);
+        ``fired``: the ``timer fired`` line that comes first.
+
+        The trace lines are queued here, inline (SimTrace.line_parts): a renewal writes 17
+        lines, and a call per line cost more than the line. All are at one clock value."""
         sim = self.sim
-        emit = sim.trace.emit
-        emit_trace = sim.trace.emit_trace
+        tr = sim.trace
+        parts = tr.line_parts()
+        if parts is None:
+            self._run_emitting(actions, fired)
+            return
+        buf, lead, tsc, ts = parts
         name = self.name
         heads = self._heads
         if heads is None:
-            heads = self._heads = sim.trace.heads_of(name)
+            heads = self._heads = tr.heads_of(name)
+        lines = 0
+        t: Trace | None = fired
+        for a in actions:
+            if t is not None:  # the line of the previous action (or the fired timer)
+                lines += 1
+                head = heads.get(t.kind) or tr.head(name, t.kind)
+                try:
+                    body = t._json
+                except AttributeError:  # built without its cache slot (copy, pickle)
+                    body = None
+                if body is None:
+                    body = trace_body(t)
+                buf += (lead, head, tsc, body) if body else (lead, head, ts, body)
+                t = None
+            c = a.__class__
+            if c is Trace:
+                kind = a.kind
+                if kind == "drop":
+                    self.drops[a.fields.get("reason", "")] += 1
+                elif kind == "lease":
+                    self.on_lease(a.fields)
+                t = a
+            elif c is SetTimer:  # tested by how often they come: ~4 per Renew/Reply
+                sim.set_timer(self, a.name, a.at)
+            elif c is CancelTimer:
+                if self.timers.pop(a.name, None) is not None:
+                    t = _timer_trace("cancelled", a.name)
+            elif c is Send:
+                sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
+            elif c is StateChanged:
+                self.on_state(a)  # counters only: no line of its own
+                if a.extra:
+                    fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
+                    fields.update(a.extra)
+                    tr.emit(name, "state", fields)
+                else:
+                    t = _state_trace(a)
+            elif c is CommitLease or c is RemoveLease or c is CommitMeta:
+                self.commit(a)
+            elif c is ConfigureAddress or c is RemoveAddress:
+                self.kernel(a)
+            elif c is ConfigurePrefix or c is RemovePrefix:
+                pass  # a delegated prefix is on no interface (EngineHost does the same)
+        if t is not None:  # the last action's line
+            lines += 1
+            head = heads.get(t.kind) or tr.head(name, t.kind)
+            try:
+                body = t._json
+            except AttributeError:
+                body = None
+            if body is None:
+                body = trace_body(t)
+            buf += (lead, head, tsc, body) if body else (lead, head, ts, body)
+        tr.lines += lines
+        tr.maybe_flush()
+        self.after_actions()
+
+    def _run_emitting(self, actions: list, fired: Trace | None) -> None:
+        """run() when lines are not queued in one buffer: each through SimTrace."""
+        sim = self.sim
+        tr = sim.trace
+        emit_trace = tr.emit_trace
+        name = self.name
+        if fired is not None:
+            emit_trace(name, fired)
         for a in actions:
             c = a.__class__
             if c is Trace:
@@ -211,34 +289,33 @@ class SimNode:
                     self.drops[a.fields.get("reason", "")] += 1
                 elif kind == "lease":
                     self.on_lease(a.fields)
-                emit_trace(name, a, heads)
-            elif c is SetTimer:  # tested by how often they come: ~4 per Renew/Reply
+                emit_trace(name, a)
+            elif c is SetTimer:
                 sim.set_timer(self, a.name, a.at)
             elif c is CancelTimer:
                 if self.timers.pop(a.name, None) is not None:
-                    emit_trace(name, _timer_trace("cancelled", a.name), heads)
+                    emit_trace(name, _timer_trace("cancelled", a.name))
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
             elif c is StateChanged:
                 if a.extra:
                     fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
                     fields.update(a.extra)
-                    emit(name, "state", fields)
+                    tr.emit(name, "state", fields)
                 else:
-                    emit_trace(name, _state_trace(a), heads)
+                    emit_trace(name, _state_trace(a))
                 self.on_state(a)
             elif c is CommitLease or c is RemoveLease or c is CommitMeta:
                 self.commit(a)
             elif c is ConfigureAddress or c is RemoveAddress:
                 self.kernel(a)
             elif c is ConfigurePrefix or c is RemovePrefix:
-                pass  # a delegated prefix is on no interface (EngineHost does the same)
+                pass
         self.after_actions()
 
     def fire(self, name: str) -> None:
-        if name not in self.quiet:
-            self.sim.trace.emit_trace(self.name, _timer_trace("fired", name))
-        self.run(self.engine.timer_fired(name, self.sim.now))
+        fired = None if name in self.quiet else _timer_trace("fired", name)
+        self.run(self.engine.timer_fired(name, self.sim.now), fired)
 
     def error(self, message: Any) -> None:
         self.errors += 1

@@ -42,6 +42,15 @@ def time_text(t: float) -> bytes:
     return repr(round(t, 6)).encode()
 
 
+def trace_body(a: Trace) -> bytes:
+    """The JSON of a Trace's fields as a line ends them (``…}\n`` without its "{"; b""
+    for none), kept in its cache slot: engines hand the same Trace out again for what
+    repeats at every renewal, and the driver does for its own constant lines."""
+    fields = a.fields
+    body = _dumps(fields, default=str, option=_FIELDS)[1:] if fields else b""
+    set_trace_json(a, body)
+    return body
+
 
 class SimTrace:
     """Writes, keeps and/or forwards trace events; the simulator sets :attr:`now`.
@@ -170,9 +179,7 @@ class SimTrace:
             except AttributeError:  # a Trace built without its cache slot (copy, pickle)
                 body = None
             if body is None:
-                fields = a.fields
-                body = _dumps(fields, default=str, option=_FIELDS)[1:] if fields else b""
-                set_trace_json(a, body)
+                body = trace_body(a)
             buf = self._buf
             if body:
                 buf += (self._lead, head, self._ts_comma, body)
@@ -186,6 +193,30 @@ class SimTrace:
                             if fields else b"")  # fmt: skip
         if self._dicts:
             self._event(node, a.kind, a.fields)
+
+    def line_parts(self) -> tuple[list[bytes], bytes, bytes, bytes] | None:
+        """For a caller that writes a batch of lines at the current time itself
+        (SimNode.run, inline — :meth:`emit_trace` per line costs a call): the buffer to
+        extend with ``(lead, head, ts_comma, body)`` per line — ``(lead, head, ts, b"")``
+        for one without fields — and the time parts ``lead, ts_comma, ts``; ``head`` from
+        :meth:`heads_of` (or :meth:`head` when missing there), ``body`` the Trace's
+        cached JSON or :func:`trace_body`. The caller adds its lines to :attr:`lines`,
+        then calls :meth:`maybe_flush`. None: lines are not queued here (per-node files,
+        kept or listened-to events, no sink) — use :meth:`emit_trace`. Other emits may
+        run in between: they extend the same buffer."""
+        if not self._into_file or self._dicts:
+            return None
+        if self.now != self._t:
+            self._stamp()
+        return self._buf, self._lead, self._ts_comma, self._ts
+
+    def maybe_flush(self) -> None:
+        if len(self._buf) >= _FLUSH_PARTS:
+            self._flush_buf()
+
+    def head(self, node: str, kind: str) -> bytes:
+        """The part of a line naming ``node`` and ``kind`` (made once, kept in heads_of)."""
+        return self._head(node, kind)
 
     def _stamp(self) -> None:
         """The parts of a line that hold the time, made once per clock value."""
@@ -244,10 +275,11 @@ class SimTrace:
 
     # ------------------------------------------------------------------ output
     def _flush_buf(self) -> None:
-        if self._buf and self._out is not None:
-            data = b"".join(self._buf)
+        buf = self._buf
+        if buf and self._out is not None:
+            data = b"".join(buf)
             self._out.write(data.decode() if self._text else data)
-        self._buf = []
+        buf.clear()  # in place: a line_parts() caller may hold it
 
     def _flush_dir(self) -> None:
         assert self._dir is not None and self._per_node is not None
