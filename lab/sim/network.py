@@ -201,8 +201,8 @@ class Network:
         data = msg.encode()
         d = dst._ip if IP6_FAST else int(dst)  # int() of an address is a Python call
         if d >> 120 == 0xFF:  # is_multicast(d), inline: every datagram passes here
-            outs = [node.ifaces[iface]] if iface in node.ifaces else list(node.ifaces.values())
-            for out in outs:
+            one = node.ifaces.get(iface)  # type: ignore[arg-type]
+            for out in (one,) if one is not None else list(node.ifaces.values()):
                 if not out.up:
                     node.error(
                         f"send {msg.name} to {dst}: [Errno 100] Network is down ({out.name})"
@@ -210,6 +210,14 @@ class Network:
                     continue
                 self._put(out, d, (data, out.ll, dst, port, HOP_LIMIT, d))
             return
+        if d >> 118 == _LL_TEST:  # link-local on the interface named (a server's Reply)
+            out = node.ifaces.get(iface)  # type: ignore[arg-type]
+            if out is not None:
+                if not out.up:
+                    node.error(f"send {msg.name} to {dst}: [Errno 100] Network is down ({out.name})")
+                    return
+                self._put(out, d, (data, out.ll, dst, port, hop_limit or HOP_LIMIT, d))
+                return
         hop = node.route(d, iface)
         if hop is None:
             self.stats["unroutable"] += 1
@@ -227,34 +235,37 @@ class Network:
         (data, source, destination, port, hop limit, the destination as an integer)."""
         link = out.link
         imp = out.impairment or link.impairment
-        delay = LATENCY
-        copies = 1
-        if imp is not None:
+        sim = self.sim
+        twice = False
+        if imp is None:
+            at = sim.now + LATENCY
+        else:
             rng = link.rng
             if imp.loss and rng.random() * 100.0 < imp.loss:
                 self.stats["lost"] += 1
                 return
             if imp.duplicate and rng.random() * 100.0 < imp.duplicate:
-                copies = 2
+                twice = True
                 self.stats["duplicated"] += 1
-            delay += imp.delay
-        sim = self.sim
-        at = sim.now + delay
+            at = sim.now + (LATENCY + imp.delay)
+        push = sim.push_arrival
         if nh >> 120 == 0xFF:  # is_multicast(nh)
             targets = link._listeners.get((nh, pkt[3])) if self._seen_version == self.version else None
             if targets is None:
                 targets = self._multicast_targets(link, nh, pkt[3])
             for target in targets:
                 if target is not out:
-                    for _ in range(copies):
-                        sim.push_arrival(at, target, pkt)
+                    push(at, target, pkt)
+                    if twice:
+                        push(at, target, pkt)
             return
-        target = link.lls.get(nh) if is_link_local(nh) else self.owners.get(nh)
+        target = link.lls.get(nh) if nh >> 118 == _LL_TEST else self.owners.get(nh)
         if target is None or target.link is not link:
             self.stats["unroutable"] += 1  # no neighbour answers: the kernel drops it
             return
-        for _ in range(copies):
-            sim.push_arrival(at, target, pkt)
+        push(at, target, pkt)
+        if twice:
+            push(at, target, pkt)
 
     def _multicast_targets(self, link: LinkState, group: int, port: int) -> list[Iface]:
         if self._seen_version != self.version:

@@ -55,7 +55,7 @@ from dhcp6.wire import DuidLL
 
 from ..model import Node
 from .network import Addr, Iface, is_link_local
-from .tracing import trace_body
+from .tracing import FLUSH_PARTS, trace_body
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -216,11 +216,9 @@ class SimNode:
         heads = self._heads
         if heads is None:
             heads = self._heads = tr.heads_of(name)
-        lines = 0
         t: Trace | None = fired
         for a in actions:
             if t is not None:  # the line of the previous action (or the fired timer)
-                lines += 1
                 head = heads.get(t.kind) or tr.head(name, t.kind)
                 try:
                     body = t._json
@@ -260,7 +258,6 @@ class SimNode:
             elif c is ConfigurePrefix or c is RemovePrefix:
                 pass  # a delegated prefix is on no interface (EngineHost does the same)
         if t is not None:  # the last action's line
-            lines += 1
             head = heads.get(t.kind) or tr.head(name, t.kind)
             try:
                 body = t._json
@@ -269,9 +266,10 @@ class SimNode:
             if body is None:
                 body = trace_body(t)
             buf += (lead, head, tsc, body) if body else (lead, head, ts, body)
-        tr.lines += lines
-        tr.maybe_flush()
-        self.after_actions()
+        if len(buf) >= FLUSH_PARTS:
+            tr.flush_lines()
+        if self.status == "stopping":
+            self.after_actions()
 
     def _run_emitting(self, actions: list, fired: Trace | None) -> None:
         """run() when lines are not queued in one buffer: each through SimTrace."""
@@ -311,7 +309,8 @@ class SimNode:
                 self.kernel(a)
             elif c is ConfigurePrefix or c is RemovePrefix:
                 pass
-        self.after_actions()
+        if self.status == "stopping":
+            self.after_actions()
 
     def fire(self, name: str) -> None:
         fired = None if name in self.quiet else _timer_trace("fired", name)
@@ -335,7 +334,7 @@ class SimNode:
         pass
 
     def after_actions(self) -> None:
-        pass
+        """After a batch of actions of a node that is stopping."""
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:

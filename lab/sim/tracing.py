@@ -28,7 +28,7 @@ from dhcp6.trace import JSON_OPTIONS
 _dumps = orjson.dumps
 _FIELDS = JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE  # a line's fields: "{…}\n"
 _FLUSH_LINES = 8192  # lines kept before one write()
-_FLUSH_PARTS = 4 * _FLUSH_LINES  # a line is 4 parts of SimTrace._buf
+FLUSH_PARTS = 4 * _FLUSH_LINES  # a line is 4 parts of SimTrace._buf
 
 
 def time_text(t: float) -> bytes:
@@ -75,7 +75,7 @@ class SimTrace:
         self.events: list[dict[str, Any]] = []
         self.by_node: dict[str, list[dict[str, Any]]] = {}
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
-        self.lines = 0
+        self._lines = 0  # lines not in _buf (see lines)
         self.now = 0.0  # virtual seconds; the simulator sets it before each event
         # A line is {"t":T,"node":N,"event":K,"pt":T,FIELDS}: built from parts made once
         # per clock value (_lead, _ts, _ts_comma) and once per node and kind (_heads), and
@@ -129,9 +129,13 @@ class SimTrace:
         self.listeners.remove(fn)
         self._dicts = self.keep or bool(self.listeners)
 
+    @property
+    def lines(self) -> int:
+        """Lines emitted so far: those queued in _buf are 4 parts each."""
+        return self._lines + len(self._buf) // 4
+
     def emit(self, node: str, kind: str, fields: dict[str, Any] | None = None) -> None:
         """One event of ``node``: ``{"t", "node", "event", "pt", **fields}``."""
-        self.lines += 1
         if self._into_file:
             # the line's parts queued here, inline: this runs for every line of a run
             if self.now != self._t:
@@ -146,11 +150,13 @@ class SimTrace:
                         _dumps(fields, default=str, option=_FIELDS)[1:])  # fmt: skip
             else:
                 buf += (self._lead, head, self._ts, b"")
-            if len(buf) >= _FLUSH_PARTS:
+            if len(buf) >= FLUSH_PARTS:
                 self._flush_buf()
-        elif self._per_node is not None:
-            self._node_line(node, kind, _dumps(fields, default=str, option=_FIELDS)[1:]
-                            if fields else b"")  # fmt: skip
+        else:
+            self._lines += 1
+            if self._per_node is not None:
+                self._node_line(node, kind, _dumps(fields, default=str, option=_FIELDS)[1:]
+                                if fields else b"")  # fmt: skip
         if self._dicts:
             self._event(node, kind, fields)
 
@@ -165,7 +171,6 @@ class SimTrace:
         every renewal (a lease extended, a Renew dropped by the server not chosen), and
         so does the driver for its own constant lines (timer fired/cancelled, state).
         ``heads``: :meth:`heads_of` the node, if the caller keeps it."""
-        self.lines += 1
         if self._into_file:
             if self.now != self._t:
                 self._stamp()
@@ -185,12 +190,14 @@ class SimTrace:
                 buf += (self._lead, head, self._ts_comma, body)
             else:
                 buf += (self._lead, head, self._ts, body)
-            if len(buf) >= _FLUSH_PARTS:
+            if len(buf) >= FLUSH_PARTS:
                 self._flush_buf()
-        elif self._per_node is not None:
-            fields = a.fields
-            self._node_line(node, a.kind, _dumps(fields, default=str, option=_FIELDS)[1:]
-                            if fields else b"")  # fmt: skip
+        else:
+            self._lines += 1
+            if self._per_node is not None:
+                fields = a.fields
+                self._node_line(node, a.kind, _dumps(fields, default=str, option=_FIELDS)[1:]
+                                if fields else b"")  # fmt: skip
         if self._dicts:
             self._event(node, a.kind, a.fields)
 
@@ -200,19 +207,20 @@ class SimTrace:
         extend with ``(lead, head, ts_comma, body)`` per line — ``(lead, head, ts, b"")``
         for one without fields — and the time parts ``lead, ts_comma, ts``; ``head`` from
         :meth:`heads_of` (or :meth:`head` when missing there), ``body`` the Trace's
-        cached JSON or :func:`trace_body`. The caller adds its lines to :attr:`lines`,
-        then calls :meth:`maybe_flush`. None: lines are not queued here (per-node files,
-        kept or listened-to events, no sink) — use :meth:`emit_trace`. Other emits may
-        run in between: they extend the same buffer."""
+        cached JSON or :func:`trace_body`. Four parts a line: :attr:`lines` counts them.
+        Once the buffer holds FLUSH_PARTS, the caller calls :meth:`flush_lines`. None:
+        lines are not queued here (per-node files, kept or listened-to events, no sink)
+        — use :meth:`emit_trace`. Other emits may run in between: they extend the same
+        buffer."""
         if not self._into_file or self._dicts:
             return None
         if self.now != self._t:
             self._stamp()
         return self._buf, self._lead, self._ts_comma, self._ts
 
-    def maybe_flush(self) -> None:
-        if len(self._buf) >= _FLUSH_PARTS:
-            self._flush_buf()
+    def flush_lines(self) -> None:
+        """Write the queued lines (see line_parts)."""
+        self._flush_buf()
 
     def head(self, node: str, kind: str) -> bytes:
         """The part of a line naming ``node`` and ``kind`` (made once, kept in heads_of)."""
@@ -237,7 +245,7 @@ class SimTrace:
         self._per_node.setdefault(node, []).append(
             self._lead + head + (self._ts_comma + body if body else self._ts)
         )
-        if self.lines % _FLUSH_LINES == 0:
+        if self._lines % _FLUSH_LINES == 0:
             self._flush_dir()
 
     def _head(self, node: str, kind: str) -> bytes:
@@ -276,6 +284,7 @@ class SimTrace:
     # ------------------------------------------------------------------ output
     def _flush_buf(self) -> None:
         buf = self._buf
+        self._lines += len(buf) // 4
         if buf and self._out is not None:
             data = b"".join(buf)
             self._out.write(data.decode() if self._text else data)
