@@ -94,14 +94,17 @@ def _timer_trace(action: str, name: str) -> Trace:
 
 
 def _state_trace(a: StateChanged) -> Trace:
-    """A state line (StateChanged without extras) as a Trace, kept in the action's cache
-    slot: an engine hands the same StateChanged out for a transition that repeats."""
+    """A state line as a Trace, kept in the action's cache slot: an engine hands the same
+    StateChanged out for a transition that repeats (its extra fields never change)."""
     try:
         t = a._trace
     except AttributeError:  # built without its cache slot (copy, pickle)
         t = None
     if t is None:
-        t = Trace("state", {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason})
+        fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
+        if a.extra:
+            fields.update(a.extra)
+        t = Trace("state", fields)
         set_state_trace(a, t)
     return t
 
@@ -190,7 +193,10 @@ class SimNode:
         """Hand a datagram ``pkt`` (data, src, dst, …) to the engine, decoded once for
         all its receivers (Network.decoded), and carry out what it answers; a malformed
         one goes through packet_received, which says why it is dropped."""
-        msg = self.sim.net.decoded(pkt[0])
+        net = self.sim.net
+        data = pkt[0]
+        # Network.decoded's own first test, inline: the second receiver of a multicast
+        msg = net._last_msg if data is net._last_data else net.decoded(data)
         if msg is None:
             self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
                                                  self.sim.now))  # fmt: skip
@@ -240,17 +246,12 @@ class SimNode:
                 sim.set_timer(self, a.name, a.at)
             elif c is CancelTimer:
                 if self.timers.pop(a.name, None) is not None:
-                    t = _timer_trace("cancelled", a.name)
+                    t = _CANCELLED.get(a.name) or _timer_trace("cancelled", a.name)
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
             elif c is StateChanged:
                 self.on_state(a)  # counters only: no line of its own
-                if a.extra:
-                    fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
-                    fields.update(a.extra)
-                    tr.emit(name, "state", fields)
-                else:
-                    t = _state_trace(a)
+                t = _state_trace(a)
             elif c is CommitLease or c is RemoveLease or c is CommitMeta:
                 self.commit(a)
             elif c is ConfigureAddress or c is RemoveAddress:
@@ -296,12 +297,7 @@ class SimNode:
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
             elif c is StateChanged:
-                if a.extra:
-                    fields = {"from": a.old, "to": a.new, "seed": a.seed, "reason": a.reason}
-                    fields.update(a.extra)
-                    tr.emit(name, "state", fields)
-                else:
-                    emit_trace(name, _state_trace(a))
+                emit_trace(name, _state_trace(a))
                 self.on_state(a)
             elif c is CommitLease or c is RemoveLease or c is CommitMeta:
                 self.commit(a)

@@ -286,47 +286,59 @@ class Simulator:
         pop = heapq.heappop
         take = fifo.popleft
         horizon = self._horizon
-        while True:
-            # the next event: _peek and _take, inlined (tuples compare by time, then seq)
-            if fifo:
-                nxt = fifo[0]
-                if q and q[0] < nxt:
-                    nxt = q[0]
-            elif q:
-                nxt = q[0]
-            else:
-                if self._pull():
+        limit = min(horizon, t_end)  # an event due from here needs a second look
+        events = self.events
+        try:
+            while True:
+                # the next event: _peek and _take, inlined (tuples compare by time, then
+                # seq); taken at once, and put back in the rare case it is not due yet
+                if fifo:
+                    nxt = pop(q) if q and q[0] < fifo[0] else take()
+                elif q:
+                    nxt = pop(q)
+                elif self._pull():
                     horizon = self._horizon
+                    limit = min(horizon, t_end)
                     continue
-                break
-            if nxt[0] >= horizon and self._far_keys:
-                self._pull()
-                horizon = self._horizon
-                continue
-            if nxt[0] > t_end:
-                break
-            if fifo and nxt is fifo[0]:
-                take()
-            else:
-                pop(q)
-            t, seq, kind, a, b = nxt
-            if kind == TIMER:
-                if a.timers.get(b) != seq:
-                    continue
-                del a.timers[b]
-                self.now = t
-                trace.now = t
-                self.events += 1
-                a.fire(b)
-            elif kind == ARRIVE:
-                self.now = t
-                trace.now = t
-                self.events += 1
-                arrive(a, b)
-            else:
-                self._dispatch((t, seq, kind, a, b))
-            if stop is not None and stop():
-                return True
+                else:
+                    break
+                t, seq, kind, a, b = nxt
+                if t >= limit:
+                    pull = t >= horizon and self._far_keys
+                    if pull or t > t_end:
+                        heapq.heappush(q, nxt)  # back (the merge takes it from either)
+                        if not pull:
+                            break
+                        self._pull()  # (a bucket's timers may come before nxt)
+                        horizon = self._horizon
+                        limit = min(horizon, t_end)
+                        continue
+                if kind == TIMER:
+                    timers = a.timers
+                    live = timers.pop(b, None)
+                    if live != seq:  # cancelled, or set again since
+                        if live is not None:
+                            timers[b] = live
+                        continue
+                    self.now = t
+                    trace.now = t
+                    events += 1
+                    a.fire(b)
+                elif kind == ARRIVE:
+                    self.now = t
+                    trace.now = t
+                    events += 1
+                    arrive(a, b)
+                else:
+                    self.events = events
+                    self._dispatch(nxt)
+                    events = self.events
+                if stop is not None:
+                    self.events = events
+                    if stop():
+                        return True
+        finally:
+            self.events = events
         if self.now < t_end < math.inf:
             self.now = t_end
             trace.now = t_end

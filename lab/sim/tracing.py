@@ -229,7 +229,12 @@ class SimTrace:
     def _stamp(self) -> None:
         """The parts of a line that hold the time, made once per clock value."""
         self._t = t = self.now
-        ts = time_text(t)
+        if 1e-4 <= t < 1e9:  # time_text(t), inline
+            ts = (b"%.6f" % t).rstrip(b"0")
+            if ts[-1] == 46:
+                ts += b"0"
+        else:
+            ts = time_text(t)
         self._lead, self._ts, self._ts_comma = b'{"t":' + ts, ts + b"}\n", ts + b","
 
     def _node_line(self, node: str, kind: str, body: bytes) -> None:
