@@ -128,7 +128,8 @@ class SimNode:
     """A node: its interfaces, routes and (for our kinds) an engine and its timers."""
 
     quiet: frozenset[str] = frozenset()
-    port = 0
+    port = 0  # the engine's UDP port (0: no engine)
+    listening: frozenset[str] = frozenset()  # the interfaces the engine hears on
     forwarding = False
 
     def __init__(self, sim: Simulator, node: Node) -> None:
@@ -187,22 +188,22 @@ class SimNode:
         return False
 
     def deliver(self, iface: Iface, pkt: tuple) -> None:
-        """A datagram addressed to this node (or a group it joined) arrived on ``iface``."""
-
-    def receive(self, iface: Iface, pkt: tuple) -> None:
-        """Hand a datagram ``pkt`` (data, src, dst, …) to the engine, decoded once for
-        all its receivers (Network.decoded), and carry out what it answers; a malformed
-        one goes through packet_received, which says why it is dropped."""
-        net = self.sim.net
-        data = pkt[0]
-        # Network.decoded's own first test, inline: the second receiver of a multicast
-        msg = net._last_msg if data is net._last_data else net.decoded(data)
-        if msg is None:
-            self.run(self.engine.packet_received(pkt[0], pkt[1], pkt[2], iface.name,
-                                                 self.sim.now))  # fmt: skip
-        else:
-            self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
-                                                  self.sim.now))  # fmt: skip
+        """A datagram ``pkt`` (data, src, dst, port, …) addressed to this node (or a group
+        it joined) arrived on ``iface``. One for the engine's port, on an interface it
+        listens on, goes to the engine, decoded once for all its receivers
+        (Network.decoded), and what it answers is carried out; a malformed one goes
+        through packet_received, which says why it is dropped."""
+        if self.running and pkt[3] == self.port and iface.name in self.listening:
+            net = self.sim.net
+            data = pkt[0]
+            # Network.decoded's own first test, inline: the second receiver of a multicast
+            msg = net._last_msg if data is net._last_data else net.decoded(data)
+            if msg is None:
+                self.run(self.engine.packet_received(data, pkt[1], pkt[2], iface.name,
+                                                     self.sim.now))  # fmt: skip
+            else:
+                self.run(self.engine.message_received(msg, pkt[1], pkt[2], iface.name,
+                                                      self.sim.now))  # fmt: skip
 
     # ------------------------------------------------------------------ actions
     def run(self, actions: list, fired: Trace | None = None) -> None:
@@ -309,7 +310,7 @@ class SimNode:
             self.after_actions()
 
     def fire(self, name: str) -> None:
-        fired = None if name in self.quiet else _timer_trace("fired", name)
+        fired = None if name in self.quiet else _FIRED.get(name) or _timer_trace("fired", name)
         self.run(self.engine.timer_fired(name, self.sim.now), fired)
 
     def error(self, message: Any) -> None:
@@ -393,6 +394,7 @@ class ClientNode(SimNode):
         # the IAIDs a fresh state folder gets (dhcp6.daemons.client.ClientIdentity)
         self.config = replace(cfg, na_iaids=tuple(range(1, cfg.ia_na + 1)),
                               pd_iaids=tuple(range(1, cfg.ia_pd + 1)))  # fmt: skip
+        self.listening = frozenset((self.config.iface,))
         self.node_seed = o.get("seed")
         self.rng = random.Random(f"{sim.seed}\0{self.name}\0rand")
         self.duid: DuidLL | None = None
@@ -411,10 +413,6 @@ class ClientNode(SimNode):
 
     def listens(self, port: int, iface: str) -> bool:
         return port == CLIENT_PORT and iface == self.config.iface
-
-    def deliver(self, iface: Iface, pkt: tuple) -> None:
-        if self.running and pkt[3] == CLIENT_PORT and iface.name == self.config.iface:
-            self.receive(iface, pkt)
 
     def start(self) -> None:
         if self.running:
@@ -536,7 +534,7 @@ class ServerNode(SimNode):
         if isinstance(ifaces, str):
             ifaces = [ifaces]
         self.serve = list(dict.fromkeys([*ifaces, *sorted(self.config.interfaces())]))
-        self._serve = frozenset(self.serve)
+        self._serve = self.listening = frozenset(self.serve)
         self.store = MemoryStore()
         self.key_rng = random.Random(f"{sim.seed}\0{self.name}\0keys")
         self.duid: DuidLL | None = None
@@ -553,10 +551,6 @@ class ServerNode(SimNode):
 
     def listens(self, port: int, iface: str) -> bool:
         return port == SERVER_PORT and iface in self._serve
-
-    def deliver(self, iface: Iface, pkt: tuple) -> None:
-        if self.running and pkt[3] == SERVER_PORT and iface.name in self._serve:
-            self.receive(iface, pkt)
 
     def start(self) -> None:
         if self.running:
