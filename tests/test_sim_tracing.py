@@ -59,6 +59,11 @@ def _heap_only(self, at, iface, pkt):  # Simulator.push_arrival before the arriv
     heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
 
 
+def _heap_only_all(self, at, ifaces, pkt):  # Simulator.push_arrivals, one heap entry each
+    for iface in ifaces:
+        _heap_only(self, at, iface, pkt)
+
+
 def _heap_timer(self, node, name, at):  # Simulator.set_timer before the far buckets
     self._seq += 1
     node.timers[name] = self._seq
@@ -90,6 +95,7 @@ def test_arrivals_fifo_and_far_timers_keep_the_heaps_order(name, monkeypatch):
 
     with_fifo = trace_of()  # (delayed-relay: 23 of its arrivals take the heap)
     monkeypatch.setattr(Simulator, "push_arrival", _heap_only)
+    monkeypatch.setattr(Simulator, "push_arrivals", _heap_only_all)
     monkeypatch.setattr(Simulator, "set_timer", _heap_timer)
     assert trace_of() == with_fifo and with_fifo.count(b"\n") > 100
 
@@ -142,3 +148,29 @@ def test_the_drivers_inline_lines_are_what_emit_trace_writes(name, tmp_path):
         node = json.loads(line)["node"]
         per_node[node] = per_node.get(node, b"") + line
     assert {p.stem: p.read_bytes() for p in (tmp_path / "traces").glob("*.jsonl")} == per_node
+
+
+@pytest.mark.parametrize("name", ["delayed-relay", "basic.yaml"])
+def test_a_multicast_is_one_entry_yet_one_event_per_receiver(name):
+    """push_arrivals: a run with a stop test (which takes receivers one at a time, as the
+    stepper does) and one without give the same trace and the same event count; step()
+    returns one ARRIVE per receiver."""
+    def load():
+        return (load_topology_text(_delayed_relay(), "delayed-relay.yaml") if name == "delayed-relay"
+                else load_topology(TOPO / name))  # fmt: skip
+
+    runs = []
+    for stop in (None, lambda: False):
+        out = io.BytesIO()
+        sim = Simulator(load(), seed=2, trace=SimTrace(out))
+        sim.run_until(2 * 3600, stop)
+        sim.close()
+        runs.append((out.getvalue(), sim.events))
+    assert runs[0] == runs[1] and runs[0][1] > 50
+    sim = Simulator(load(), seed=2)
+    kinds = set()
+    while (item := sim.step(until=60.0)) is not None:
+        kinds.add(item[2])
+    ran = Simulator(load(), seed=2)
+    ran.run_until(60.0)
+    assert kinds <= {TIMER, ARRIVE, 2, 3} and ARRIVE in kinds and sim.events == ran.events > 10

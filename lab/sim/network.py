@@ -139,7 +139,7 @@ class LinkState:
         self.lls: dict[int, Iface] = {}
         self.impairment = Netem.of(link.impairment)
         self.rng = random.Random(f"{seed}\0link\0{link.name}")
-        self._listeners: dict[tuple[int, int], list[Iface]] = {}
+        self._listeners: dict[tuple[int, int], tuple[Iface, ...]] = {}
 
 
 class Network:
@@ -253,11 +253,14 @@ class Network:
             targets = link._listeners.get((nh, pkt[3])) if self._seen_version == self.version else None
             if targets is None:
                 targets = self._multicast_targets(link, nh, pkt[3])
-            for target in targets:
-                if target is not out:
-                    push(at, target, pkt)
-                    if twice:
-                        push(at, target, pkt)
+            if out in targets:  # a listener sending to its own group (a relay): not to itself
+                targets = tuple(target for target in targets if target is not out)
+            if twice:  # each receiver's two copies, one after the other
+                targets = tuple(x for target in targets for x in (target, target))
+            if len(targets) == 1:
+                push(at, targets[0], pkt)
+            elif targets:
+                sim.push_arrivals(at, targets, pkt)
             return
         target = link.lls.get(nh) if nh >> 118 == _LL_TEST else self.owners.get(nh)
         if target is None or target.link is not link:
@@ -267,7 +270,9 @@ class Network:
         if twice:
             push(at, target, pkt)
 
-    def _multicast_targets(self, link: LinkState, group: int, port: int) -> list[Iface]:
+    def _multicast_targets(self, link: LinkState, group: int, port: int) -> tuple[Iface, ...]:
+        """The members of ``link`` that join ``group`` on ``port``, kept until a listener
+        starts or stops."""
         if self._seen_version != self.version:
             for lk in self.links.values():
                 lk._listeners.clear()
@@ -275,9 +280,9 @@ class Network:
         key = (group, port)
         found = link._listeners.get(key)
         if found is None:
-            found = link._listeners[key] = [
+            found = link._listeners[key] = tuple(
                 m for m in link.members if m.node.joins(group, port, m.name)
-            ]
+            )
         return found
 
     # ------------------------------------------------------------------ arriving

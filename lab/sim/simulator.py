@@ -27,6 +27,9 @@ from .nodes import ClientNode, PlainNode, RelayNode, ServerNode, SimError, SimNo
 from .tracing import SimTrace
 
 TIMER, ARRIVE, CALL, STEP = 0, 1, 2, 3
+#: a datagram reaching several interfaces (a multicast's receivers), one after the other
+#: at one time — one queue entry, delivered as that many ARRIVE events (see push_arrivals)
+ARRIVE_ALL = 4
 FAR = 64  # seconds: timers due after the next bucket boundary wait in buckets this long
 #: Start order (lab/run/runtime.py ORDER): servers, then relays and routers, then clients.
 ORDER = {"dhcp6-server": 0, "dhcp6-relay": 1, "router": 1, "host": 1}
@@ -164,6 +167,18 @@ class Simulator:
         else:
             heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
 
+    def push_arrivals(self, at: float, ifaces: tuple[Iface, ...], pkt: tuple) -> None:
+        """push_arrival to each of ``ifaces`` in turn, as one entry: those arrivals would
+        take consecutive seqs at one time, so nothing could come between them; a
+        multicast costs one entry and one turn of the loop instead of one per receiver.
+        The stepper and a run's ``stop`` still see one event per receiver (_dispatch)."""
+        self._seq += 1
+        fifo = self.arrivals
+        if not fifo or fifo[-1][0] <= at:
+            fifo.append((at, self._seq, ARRIVE_ALL, ifaces, pkt))
+        else:
+            heapq.heappush(self.queue, (at, self._seq, ARRIVE_ALL, ifaces, pkt))
+
     def _peek(self) -> tuple | None:
         """The next event of the heap and the arrivals FIFO (buckets of far timers moved
         into the heap as needed), not taken."""
@@ -243,21 +258,29 @@ class Simulator:
             if until is not None and item[0] > until:
                 return None
             self._take()
-            if self._dispatch(item):
-                return item
+            done = self._dispatch(item)
+            if done is not None:
+                return done
         return None
 
-    def _dispatch(self, item: tuple) -> bool:
+    def _dispatch(self, item: tuple) -> tuple | None:
+        """Carry out one event; return it (one ARRIVE of an ARRIVE_ALL), or None for a
+        stale timer."""
         t, seq, kind, a, b = item
         if kind == TIMER:
             if a.timers.get(b) != seq:
-                return False
+                return None
             del a.timers[b]
             self.now = t
             self.trace.now = t
             self.events += 1
             a.fire(b)
-            return True
+            return item
+        if kind == ARRIVE_ALL:  # the first receiver now; the others next, in the same place
+            if len(a) > 1:
+                heapq.heappush(self.queue, (t, seq, ARRIVE_ALL, a[1:], b))
+            kind, a = ARRIVE, a[0]
+            item = (t, seq, kind, a, b)
         self.now = t
         self.trace.now = t
         self.events += 1
@@ -267,7 +290,7 @@ class Simulator:
             a(*b)
         else:
             self.scenario_step(a)
-        return True
+        return item
 
     def run_until(self, t_end: float, stop: Callable[[], bool] | None = None) -> bool:
         """Run every event due by ``t_end``, then set the clock to ``t_end``. With ``stop``,
@@ -329,7 +352,13 @@ class Simulator:
                     trace.now = t
                     events += 1
                     arrive(a, b)
-                else:
+                elif kind == ARRIVE_ALL and stop is None:
+                    self.now = t
+                    trace.now = t
+                    events += len(a)
+                    for iface in a:
+                        arrive(iface, b)
+                else:  # (an ARRIVE_ALL with a stop test: one receiver at a time)
                     self.events = events
                     self._dispatch(nxt)
                     events = self.events
