@@ -52,9 +52,10 @@ class Addr(IPv6Address):
 
     __slots__ = ("_text",)
 
-    def __init__(self, address: Any) -> None:
+    def __init__(self, address: Any, text: str | None = None) -> None:
+        """``text``: str(address), if the caller has it."""
         super().__init__(address)
-        self._text = IPv6Address.__str__(self)
+        self._text = text if text is not None else IPv6Address.__str__(self)
 
     def __str__(self) -> str:
         return self._text

@@ -52,6 +52,7 @@ from dhcp6.engine.server import ServerEngine
 from dhcp6.leases.model import Lease
 from dhcp6.server_config import ConfigError, ServerConfig, config_from_dict
 from dhcp6.wire import DuidLL
+from dhcp6.wire.describe import address_text
 
 from ..model import Node
 from .network import Addr, Iface, is_link_local
@@ -485,7 +486,8 @@ class ClientNode(SimNode):
         v = int(a.address)
         known = self._addrs.get(v)  # a Renew configures the same address again
         if known is None:
-            known = self._addrs[v] = Addr(v)
+            # the engine's lease line has just made its text (address_text keeps it)
+            known = self._addrs[v] = Addr(v, address_text(a.address))
         if a.__class__ is ConfigureAddress:
             if iface is not None:
                 self.sim.net.add_address(iface, known)
