@@ -35,10 +35,8 @@ from dhcp6.engine.actions import (
     CommitLease,
     CommitMeta,
     ConfigureAddress,
-    ConfigurePrefix,
     RemoveAddress,
     RemoveLease,
-    RemovePrefix,
     Send,
     SetTimer,
     StateChanged,
@@ -211,31 +209,23 @@ class SimNode:
         """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush);
         ``fired``: the ``timer fired`` line that comes first.
 
-        The trace lines are queued here, inline (SimTrace.line_parts): a renewal writes 17
-        lines, and a call per line cost more than the line. All are at one clock value."""
+        The trace lines are queued here, inline (SimTrace.line_parts), when the trace
+        queues them: a renewal writes 17 lines, and a call per line cost more than the
+        line. All are at one clock value."""
         sim = self.sim
         tr = sim.trace
-        parts = tr.line_parts()
-        if parts is None:
-            self._run_emitting(actions, fired)
-            return
-        buf, lead, tsc, ts = parts
         name = self.name
+        if fired is not None:
+            tr.emit_trace(name, fired)
+        parts = tr.line_parts()
+        if parts is None:  # (lines go per node, or to listeners: each through emit_trace)
+            buf = lead = tsc = ts = None
+        else:
+            buf, lead, tsc, ts = parts
         heads = self._heads
         if heads is None:
             heads = self._heads = tr.heads_of(name)
-        t: Trace | None = fired
         for a in actions:
-            if t is not None:  # the line of the previous action (or the fired timer)
-                head = heads.get(t.kind) or tr.head(name, t.kind)
-                try:
-                    body = t._json
-                except AttributeError:  # built without its cache slot (copy, pickle)
-                    body = None
-                if body is None:
-                    body = trace_body(t)
-                buf += (lead, head, tsc, body) if body else (lead, head, ts, body)
-                t = None
             c = a.__class__
             if c is Trace:
                 kind = a.kind
@@ -246,67 +236,39 @@ class SimNode:
                 t = a
             elif c is SetTimer:  # tested by how often they come: ~4 per Renew/Reply
                 sim.set_timer(self, a.name, a.at)
+                continue
             elif c is CancelTimer:
-                if self.timers.pop(a.name, None) is not None:
-                    t = _CANCELLED.get(a.name) or _timer_trace("cancelled", a.name)
+                if self.timers.pop(a.name, None) is None:
+                    continue
+                t = _CANCELLED.get(a.name) or _timer_trace("cancelled", a.name)
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
+                continue
             elif c is StateChanged:
                 self.on_state(a)  # counters only: no line of its own
                 t = _state_trace(a)
-            elif c is CommitLease or c is RemoveLease or c is CommitMeta:
-                self.commit(a)
-            elif c is ConfigureAddress or c is RemoveAddress:
-                self.kernel(a)
-            elif c is ConfigurePrefix or c is RemovePrefix:
-                pass  # a delegated prefix is on no interface (EngineHost does the same)
-        if t is not None:  # the last action's line
+            else:
+                if c is CommitLease or c is RemoveLease or c is CommitMeta:
+                    self.commit(a)
+                elif c is ConfigureAddress or c is RemoveAddress:
+                    self.kernel(a)
+                # ConfigurePrefix, RemovePrefix: a delegated prefix is on no interface
+                # (EngineHost does the same)
+                continue
+            # the action's line
+            if buf is None:
+                tr.emit_trace(name, t)
+                continue
             head = heads.get(t.kind) or tr.head(name, t.kind)
             try:
                 body = t._json
-            except AttributeError:
+            except AttributeError:  # built without its cache slot (copy, pickle)
                 body = None
             if body is None:
                 body = trace_body(t)
             buf += (lead, head, tsc, body) if body else (lead, head, ts, body)
-        if len(buf) >= FLUSH_PARTS:
+        if buf is not None and len(buf) >= FLUSH_PARTS:
             tr.flush_lines()
-        if self.status == "stopping":
-            self.after_actions()
-
-    def _run_emitting(self, actions: list, fired: Trace | None) -> None:
-        """run() when lines are not queued in one buffer: each through SimTrace."""
-        sim = self.sim
-        tr = sim.trace
-        emit_trace = tr.emit_trace
-        name = self.name
-        if fired is not None:
-            emit_trace(name, fired)
-        for a in actions:
-            c = a.__class__
-            if c is Trace:
-                kind = a.kind
-                if kind == "drop":
-                    self.drops[a.fields.get("reason", "")] += 1
-                elif kind == "lease":
-                    self.on_lease(a.fields)
-                emit_trace(name, a)
-            elif c is SetTimer:
-                sim.set_timer(self, a.name, a.at)
-            elif c is CancelTimer:
-                if self.timers.pop(a.name, None) is not None:
-                    emit_trace(name, _timer_trace("cancelled", a.name))
-            elif c is Send:
-                sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
-            elif c is StateChanged:
-                emit_trace(name, _state_trace(a))
-                self.on_state(a)
-            elif c is CommitLease or c is RemoveLease or c is CommitMeta:
-                self.commit(a)
-            elif c is ConfigureAddress or c is RemoveAddress:
-                self.kernel(a)
-            elif c is ConfigurePrefix or c is RemovePrefix:
-                pass
         if self.status == "stopping":
             self.after_actions()
 
