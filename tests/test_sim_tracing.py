@@ -54,14 +54,10 @@ def test_a_repeated_trace_writes_and_keeps_what_emit_does() -> None:
 
 
 # ---------------------------------------------------------------------------- event order
-def _heap_only(self, at, iface, pkt):  # Simulator.push_arrival before the arrivals FIFO
-    self._seq += 1
-    heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
-
-
-def _heap_only_all(self, at, ifaces, pkt):  # Simulator.push_arrivals, one heap entry each
-    for iface in ifaces:
-        _heap_only(self, at, iface, pkt)
+def _heap_only(self, at, to, pkt, kind=ARRIVE):  # push_arrival before the FIFO, one entry
+    for iface in to if kind != ARRIVE else (to,):  # per receiver (before ARRIVE_ALL)
+        self._seq += 1
+        heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
 
 
 def _heap_timer(self, node, name, at):  # Simulator.set_timer before the far buckets
@@ -95,7 +91,6 @@ def test_arrivals_fifo_and_far_timers_keep_the_heaps_order(name, monkeypatch):
 
     with_fifo = trace_of()  # (delayed-relay: 23 of its arrivals take the heap)
     monkeypatch.setattr(Simulator, "push_arrival", _heap_only)
-    monkeypatch.setattr(Simulator, "push_arrivals", _heap_only_all)
     monkeypatch.setattr(Simulator, "set_timer", _heap_timer)
     assert trace_of() == with_fifo and with_fifo.count(b"\n") > 100
 
@@ -152,7 +147,7 @@ def test_the_drivers_inline_lines_are_what_emit_trace_writes(name, tmp_path):
 
 @pytest.mark.parametrize("name", ["delayed-relay", "basic.yaml"])
 def test_a_multicast_is_one_entry_yet_one_event_per_receiver(name):
-    """push_arrivals: a run with a stop test (which takes receivers one at a time, as the
+    """push_arrival of an ARRIVE_ALL: a run with a stop test (which takes receivers one at a time, as the
     stepper does) and one without give the same trace and the same event count; step()
     returns one ARRIVE per receiver."""
     def load():

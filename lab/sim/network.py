@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .nodes import SimNode
     from .simulator import Simulator
 
+ARRIVE_ALL = 4  # lab.sim.simulator's queue entry kind for a multicast's receivers
+
 LATENCY = 0.0001  # seconds per hop (a veth and a bridge): small, fixed, deterministic
 HOP_LIMIT = 64
 _LL_PREFIX = 0xFE80 << 112
@@ -261,7 +263,7 @@ class Network:
             if len(targets) == 1:
                 push(at, targets[0], pkt)
             elif targets:
-                sim.push_arrivals(at, targets, pkt)
+                push(at, targets, pkt, ARRIVE_ALL)
             return
         target = link.lls.get(nh) if nh >> 118 == _LL_TEST else self.owners.get(nh)
         if target is None or target.link is not link:

@@ -22,14 +22,14 @@ from dhcp6.engine.client_table import BOUND
 
 from ..model import PEER_KINDS, Topology
 from .matching import wait_matcher
-from .network import Addr, Iface, Netem, Network, derive_mac, eui64_link_local
+from .network import ARRIVE_ALL, Addr, Iface, Netem, Network, derive_mac, eui64_link_local
 from .nodes import ClientNode, PlainNode, RelayNode, ServerNode, SimError, SimNode
 from .tracing import SimTrace
 
 TIMER, ARRIVE, CALL, STEP = 0, 1, 2, 3
-#: a datagram reaching several interfaces (a multicast's receivers), one after the other
-#: at one time — one queue entry, delivered as that many ARRIVE events (see push_arrivals)
-ARRIVE_ALL = 4
+# and ARRIVE_ALL (from .network, which makes them): a datagram reaching several
+# interfaces (a multicast's receivers) one after the other at one time — one queue
+# entry, delivered as that many ARRIVE events (see push_arrival)
 FAR = 64  # seconds: timers due after the next bucket boundary wait in buckets this long
 #: Start order (lab/run/runtime.py ORDER): servers, then relays and routers, then clients.
 ORDER = {"dhcp6-server": 0, "dhcp6-relay": 1, "router": 1, "host": 1}
@@ -159,25 +159,18 @@ class Simulator:
         self.trace.write_lab(self.lab_json())
 
     # ------------------------------------------------------------------ queue
-    def push_arrival(self, at: float, iface: Iface, pkt: tuple) -> None:
+    def push_arrival(self, at: float, to: Any, pkt: tuple, kind: int = ARRIVE) -> None:
+        """``pkt`` arrives at interface ``to`` at ``at``; with ``kind`` ARRIVE_ALL, at each
+        interface of the tuple ``to`` in turn, as one entry: those arrivals would take
+        consecutive seqs at one time, so nothing could come between them, and a multicast
+        costs one entry and one turn of the loop instead of one per receiver (the stepper
+        and a run's ``stop`` still see one event per receiver: _dispatch)."""
         self._seq += 1
         fifo = self.arrivals
         if not fifo or fifo[-1][0] <= at:
-            fifo.append((at, self._seq, ARRIVE, iface, pkt))
+            fifo.append((at, self._seq, kind, to, pkt))
         else:
-            heapq.heappush(self.queue, (at, self._seq, ARRIVE, iface, pkt))
-
-    def push_arrivals(self, at: float, ifaces: tuple[Iface, ...], pkt: tuple) -> None:
-        """push_arrival to each of ``ifaces`` in turn, as one entry: those arrivals would
-        take consecutive seqs at one time, so nothing could come between them; a
-        multicast costs one entry and one turn of the loop instead of one per receiver.
-        The stepper and a run's ``stop`` still see one event per receiver (_dispatch)."""
-        self._seq += 1
-        fifo = self.arrivals
-        if not fifo or fifo[-1][0] <= at:
-            fifo.append((at, self._seq, ARRIVE_ALL, ifaces, pkt))
-        else:
-            heapq.heappush(self.queue, (at, self._seq, ARRIVE_ALL, ifaces, pkt))
+            heapq.heappush(self.queue, (at, self._seq, kind, to, pkt))
 
     def _peek(self) -> tuple | None:
         """The next event of the heap and the arrivals FIFO (buckets of far timers moved
