@@ -101,8 +101,18 @@ _STATE_CHANGES: dict[tuple[str, str, str, str | None, str | None], StateChanged]
 #: values for every client of a server (the type too: 1800 and 1800.0 trace differently)
 _TIMER_SETS: dict[tuple[str, float, type], Trace] = {}
 _NO_TRACES = (Trace("timer"), Trace("timer"))  # placeholders, never sent
-_CACHE_MAX = 4096  # entries either table holds; past that, actions are made afresh
+_CACHE_MAX = 4096  # entries any of these tables holds; past that, values are made afresh
+#: option values are immutable too: the Option Request of each (configured codes, message
+#: type), and the empty IAs a Solicit asks for by (IA_NA IAIDs, IA_PD IAIDs, PD hint
+#: length), made once for all engines (a shared ORO keeps its wire form: encoded once)
+_OROS: dict[tuple[tuple[int, ...], int], OptionRequest] = {}
+_SOLICIT_IAS: dict[tuple[tuple[int, ...], tuple[int, ...], int | None], tuple[Option, ...]] = {}
+#: the ``why`` of the random delay's trace event, by message type (an Enum's .name is a
+#: property call)
+_DELAY_WHY: dict[int, str] = {}
 _MAX_RT_CODES = frozenset({OptionCode.SOL_MAX_RT, OptionCode.INF_MAX_RT})
+_SOL_MAX_RT, _INF_MAX_RT = OptionCode.SOL_MAX_RT, OptionCode.INF_MAX_RT
+_SERVERID = OptionCode.SERVERID
 # Message(…) and Send(…) built as the server engine builds its messages (every field given)
 _make_message = maker(Message)
 _make_send = maker(Send)
@@ -386,8 +396,10 @@ class ClientEngine:
         if params.delay and delay:
             delay = self.rand() * params.delay
             out.append(SetTimer(TX, now + delay))
-            self._trace(out, "timer", action="set", name=TX, after=round(delay, 6),
-                        why=f"random delay before the first {msg_type.name}")  # fmt: skip
+            why = _DELAY_WHY.get(msg_type)
+            if why is None:
+                why = _DELAY_WHY[msg_type] = f"random delay before the first {msg_type.name}"
+            self._trace(out, "timer", action="set", name=TX, after=round(delay, 6), why=why)
         else:
             self._transmit(out, now)
 
@@ -468,15 +480,22 @@ class ClientEngine:
         return msg, fields
 
     def _oro(self, t: int) -> OptionRequest:
-        """The Option Request option for message type ``t`` (made once per type)."""
+        """The Option Request option for message type ``t`` (made once per type, and
+        shared by the engines configured with the same codes: see _OROS)."""
         o = self._oros.get(t)
         if o is None:
-            oro = list(self.config.oro)
-            if t == MsgType.SOLICIT:
-                oro.append(OptionCode.SOL_MAX_RT)
-            if t == MsgType.INFORMATION_REQUEST:
-                oro += [OptionCode.INFORMATION_REFRESH_TIME, OptionCode.INF_MAX_RT]
-            o = self._oros[t] = OptionRequest(tuple(dict.fromkeys(oro)))
+            key = (self.config.oro, t)
+            o = _OROS.get(key)
+            if o is None:
+                oro = list(self.config.oro)
+                if t == MsgType.SOLICIT:
+                    oro.append(OptionCode.SOL_MAX_RT)
+                if t == MsgType.INFORMATION_REQUEST:
+                    oro += [OptionCode.INFORMATION_REFRESH_TIME, OptionCode.INF_MAX_RT]
+                o = OptionRequest(tuple(dict.fromkeys(oro)))
+                if len(_OROS) < _CACHE_MAX:
+                    _OROS[key] = o
+            self._oros[t] = o
         return o
 
     def _server_option(self) -> ServerId:
@@ -493,14 +512,22 @@ class ClientEngine:
             self._server_text = (server, server.hex() if server is not None else "")
         return self._server_text[1]
 
-    def _solicit_ias(self) -> list[Option]:
-        out: list[Option] = [IaNa(i, 0, 0) for i in self._na]
-        for i in self._pd:
-            hint: tuple[Option, ...] = ()
-            if self.config.pd_hint_length is not None:
-                hint = (IaPrefix(0, 0, self.config.pd_hint_length, IPv6Address(0)),)
-            out.append(IaPd(i, 0, 0, hint))
-        return out
+    def _solicit_ias(self) -> tuple[Option, ...]:
+        """The empty IAs a Solicit asks for (shared by alike engines: see _SOLICIT_IAS)."""
+        plen = self.config.pd_hint_length
+        key = (self._na, self._pd, plen)
+        ias = _SOLICIT_IAS.get(key)
+        if ias is None:
+            out: list[Option] = [IaNa(i, 0, 0) for i in self._na]
+            for i in self._pd:
+                hint: tuple[Option, ...] = ()
+                if plen is not None:
+                    hint = (IaPrefix(0, 0, plen, IPv6Address(0)),)
+                out.append(IaPd(i, 0, 0, hint))
+            ias = tuple(out)
+            if len(_SOLICIT_IAS) < _CACHE_MAX:
+                _SOLICIT_IAS[key] = ias
+        return ias
 
     def _failed(self, out: list[Action], now: float) -> None:
         """MRC or MRD reached: what follows depends on the exchange (§18.2.x)."""
@@ -587,7 +614,11 @@ class ClientEngine:
         recv = summary(msg)  # the event's own fields follow the message's
         recv.update(peer="", iface="")
         opts = msg.options
-        max_rt = any(o.code in _MAX_RT_CODES for o in opts)
+        first = msg._first  # a decode memo's index of the options' first of each code
+        if first is not None:
+            max_rt = _SOL_MAX_RT in first or _INF_MAX_RT in first
+        else:
+            max_rt = any(o.code in _MAX_RT_CODES for o in opts)
         return _Seen(opts, msg.msg_type, recv, ids, server, msg.status, max_rt,
                      msg.dns_servers, msg.domain_list)  # fmt: skip
 
@@ -696,19 +727,31 @@ class ClientEngine:
 
     def _request_next(self, out: list[Action], now: float, why: str) -> None:
         adv = self.adverts.pop(0)
-        self.s.server = adv.message.server_id
-        # the offered leases as hints, lifetimes and T1/T2 zero (§21.4, §21.6)
-        ias: list[Option] = [
-            *(IaNa(ia.iaid, 0, 0, tuple(IaAddress(a.address, 0, 0) for a in ia.addresses))
-              for ia in adv.message.ia_na if ia.addresses),
-            *(IaPd(ia.iaid, 0, 0, tuple(IaPrefix(0, 0, p.prefix_length, p.prefix) for p in ia.prefixes))
-              for ia in adv.message.ia_pd if ia.prefixes),
-        ]  # fmt: skip
-        # IAs the server could not fill are asked for again, empty
-        have = {(type(o), o.iaid) for o in ias}  # type: ignore[attr-defined]
-        ias += [o for o in self._solicit_ias() if (type(o), o.iaid) not in have]  # type: ignore[attr-defined]
+        msg = adv.message
+        sid = msg.option(_SERVERID)
+        if isinstance(sid, ServerId):  # (_invalid saw to it) the Request names the server
+            self._server_id = sid  # with the option it sent: equal, and its wire form kept
+        self.s.server = msg.server_id
+        # the offered leases as hints, lifetimes and T1/T2 zero (§21.4, §21.6); then the
+        # IAs the server could not fill, asked for again, empty
+        ias: list[Option] = []
+        have: set[tuple[type, int]] = set()
+        for na in msg.ia_na:
+            addrs = na.addresses
+            if addrs:
+                ias.append(IaNa(na.iaid, 0, 0, tuple([IaAddress(a.address, 0, 0) for a in addrs])))
+                have.add((IaNa, na.iaid))
+        for pd in msg.ia_pd:
+            prefixes = pd.prefixes
+            if prefixes:
+                ias.append(IaPd(pd.iaid, 0, 0, tuple([IaPrefix(0, 0, p.prefix_length, p.prefix)
+                                                      for p in prefixes])))  # fmt: skip
+                have.add((IaPd, pd.iaid))
+        for o in self._solicit_ias():
+            if (type(o), o.iaid) not in have:  # type: ignore[attr-defined]
+                ias.append(o)
         self._ia_opts = ias
-        self._goto(out, REQUEST, why, now, server=adv.message.server_id.hex())  # type: ignore[union-attr]
+        self._goto(out, REQUEST, why, now, server=self._server_hex())
         self._begin(out, MsgType.REQUEST, now)
 
     def _reply(self, out: list[Action], msg: Message, seen: _Seen, now: float) -> None:
