@@ -29,3 +29,69 @@ def test_address_text_is_str() -> None:
         assert describe.address_text(IPv6Address(int(a))) == str(a)  # the remembered text
     scoped = IPv6Address("fe80::1%eth0")
     assert describe.address_text(scoped) == str(scoped)
+
+
+def _first_of_each(opts: tuple[object, ...]) -> dict[int, object]:
+    first: dict[int, object] = {}
+    for o in opts:
+        first.setdefault(o.code, o)  # type: ignore[attr-defined]
+    return first
+
+
+def test_option_run_index_is_the_first_of_each_code() -> None:
+    from dhcp6.wire import ClientId, DuidLL, ElapsedTime, StatusOption, UnknownOption
+    from dhcp6.wire.options import OptionRun
+
+    d = DuidLL(1, b"\x02\x00\x00\x00\x00\x01")
+    for opts in ((ClientId(d), ElapsedTime(1)),
+                 (StatusOption(0, "a"), ClientId(d), StatusOption(2, "b")),
+                 (UnknownOption(300, b"x"), UnknownOption(300, b"y"), ElapsedTime(2)),
+                 ()):  # fmt: skip
+        run = OptionRun(opts)
+        want = _first_of_each(opts)
+        assert run.first == want and list(run.first) == list(want)
+        assert all(run.first[c] is o for c, o in want.items())
+
+
+def test_memo_decode_is_plain_decode() -> None:
+    """Through a memo (cold, warm, a run of one option, unknown and high codes, malformed
+    tails) decode gives what it gives without one, or the same ParseError."""
+    import pytest
+
+    from dhcp6.wire import (
+        ClientId,
+        DuidLL,
+        ElapsedTime,
+        IaAddress,
+        IaNa,
+        Message,
+        ParseError,
+        ServerId,
+        UnknownOption,
+        decode,
+    )
+
+    d = DuidLL(1, b"\x02\x00\x00\x00\x00\x01")
+    ia = IaNa(1, 10, 20, (IaAddress(IPv6Address("2001:db8::1"), 30, 40),))
+    msgs = [
+        Message(1, 5, (ClientId(d), ElapsedTime(0), ia)),
+        Message(7, 6, (ServerId(d), ClientId(d), ia)),
+        Message(7, 6, (ClientId(d),)),
+        Message(1, 7, ()),
+        Message(1, 8, (UnknownOption(99, b"ab"), UnknownOption(4000, b""), ClientId(d))),
+    ]
+    datas = [m.encode() for m in msgs]
+    datas += [datas[0] + b"\x00", datas[1] + b"\x00\x01\x00\x09ab", datas[0][:-3]]
+    memo: dict = {}
+    for _round in range(2):  # cold, then warm
+        for data in datas:
+            try:
+                want = decode(data)
+            except ParseError as e:
+                with pytest.raises(ParseError) as got:
+                    decode(data, memo=memo)
+                assert str(got.value) == str(e)
+                continue
+            got = decode(data, memo=memo)
+            assert got == want and got.encode() == data
+            assert [type(o) for o in got.options] == [type(o) for o in want.options]

@@ -696,6 +696,11 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
     hit = memo.get(run)
     if hit is not None:
         return hit if hit.__class__ is OptionRun else (hit,)  # type: ignore[return-value]
+    return decode_run_memo(data, pos, end, memo, run)
+
+
+def decode_run_memo(data: bytes, pos: int, end: int, memo: Memo, run: bytes) -> tuple[Option, ...]:
+    """decode_options_memo once ``run`` (``data[pos:end]``) is known not to be in ``memo``."""
     out: list[Option] = []
     while pos < end:
         nxt = pos + 4 + (data[pos + 2] << 8 | data[pos + 3]) if pos + 4 <= end else end + 1
@@ -705,7 +710,15 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
         raw = data[pos:nxt]
         o = memo.get(raw)
         if o is None:
-            (o,) = decode_options(data, pos, nxt, ())
+            # decode_options(data, pos, nxt, ())[0], less its loop: the header is whole
+            code = data[pos] << 8 | data[pos + 1]
+            dec = _table[code] if code < 256 else _decoder(code)
+            if dec is None:
+                o = _new(UnknownOption)
+                _unknown_code(o, code)
+                _unknown_value(o, data[pos + 4 : nxt])
+            else:
+                o = dec(data, pos + 4, nxt, ())
             if isinstance(o, _KeptOption):  # its wire form is this key: share it
                 _set_wire(o, raw)
             if len(memo) >= MEMO_MAX:
