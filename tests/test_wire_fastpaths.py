@@ -95,3 +95,33 @@ def test_memo_decode_is_plain_decode() -> None:
             got = decode(data, memo=memo)
             assert got == want and got.encode() == data
             assert [type(o) for o in got.options] == [type(o) for o in want.options]
+
+
+def test_ia_na_of_one_address_decodes_as_the_loop_does() -> None:
+    """IA_NA bodies of 40 octets (one IAADDR, or not quite) give what the general loop
+    gives, or the same ParseError."""
+    import struct
+
+    import pytest
+
+    from dhcp6.wire import IaNa, ParseError
+    from dhcp6.wire.options import _ia_na, decode_options
+
+    rng = random.Random(3)
+    heads = [(5, 24), (5, 20), (5, 28), (6, 24), (13, 24), (5, 0), (99, 24)]
+    for i in range(400):
+        code, length = heads[i % len(heads)]
+        body = struct.pack("!IIIHH", rng.getrandbits(32), rng.getrandbits(32),
+                           rng.getrandbits(32), code, length) + rng.randbytes(24)  # fmt: skip
+        data = b"\xff" * 7 + body  # at an offset, as inside a message
+        iaid, t1, t2 = struct.unpack_from("!III", body)
+        try:
+            want = IaNa(iaid, t1, t2, decode_options(data, 7 + 12, 7 + 40, (3,)))
+        except ParseError as e:
+            with pytest.raises(ParseError) as got:
+                _ia_na(data, 7, 7 + 40, ())
+            assert str(got.value) == str(e)
+            continue
+        got = _ia_na(data, 7, 7 + 40, ())
+        assert got == want and got.encode() == struct.pack("!HH", 3, 40) + body
+        assert [type(o) for o in got.options] == [type(o) for o in want.options]

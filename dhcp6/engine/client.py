@@ -576,7 +576,9 @@ class ClientEngine:
         seen = self._seen
         if seen is None or seen.options is not msg.options or seen.msg_type != msg.msg_type:
             seen = self._seen = self._see(msg)
-        fields = seen.recv.copy()
+            fields = seen.recv  # handed out as it is: later ones copy it (same keys)
+        else:
+            fields = seen.recv.copy()
         x = msg.transaction_id
         fields["xid"] = self._xid_text[1] if self._xid_text[0] == x else f"{x:06x}"
         peer = self._peer
@@ -611,8 +613,8 @@ class ClientEngine:
             else "Client-ID is not ours" if cid != self.duid
             else None
         )  # fmt: skip
-        recv = summary(msg)  # the event's own fields follow the message's
-        recv.update(peer="", iface="")
+        recv = summary(msg)  # a new dict: the event's own fields follow the message's
+        recv["peer"] = recv["iface"] = ""
         opts = msg.options
         first = msg._first  # a decode memo's index of the options' first of each code
         if first is not None:
