@@ -125,3 +125,17 @@ def test_ia_na_of_one_address_decodes_as_the_loop_does() -> None:
         got = _ia_na(data, 7, 7 + 40, ())
         assert got == want and got.encode() == struct.pack("!HH", 3, 40) + body
         assert [type(o) for o in got.options] == [type(o) for o in want.options]
+
+
+def test_memo_decoded_run_is_an_option_run() -> None:
+    """The run decode_run_memo builds inline is what OptionRun(...) builds."""
+    from dhcp6.wire import ClientId, DuidLL, ElapsedTime, Message, StatusOption, decode
+    from dhcp6.wire.options import OptionRun
+
+    d = DuidLL(1, b"\x02\x00\x00\x00\x00\x01")
+    msg = Message(7, 1, (StatusOption(0, "a"), ClientId(d), StatusOption(2, "b"), ElapsedTime(3)))
+    got = decode(msg.encode(), memo={}).options
+    want = OptionRun(got)
+    assert type(got) is OptionRun and got == want and got.fields is None
+    assert list(got.first.items()) == list(want.first.items())
+    assert all(got.first[c] is o for c, o in want.first.items())

@@ -101,6 +101,9 @@ class Message(_MessageBase):
         if n == 3:  # a Reply: Server-ID, Client-ID, IA
             a, b, c = opts
             body = a.encode() + b.encode() + c.encode()
+        elif n == 4:  # a Solicit: Client-ID, Elapsed Time, IA, ORO
+            a, b, c, d = opts
+            body = _join((a.encode(), b.encode(), c.encode(), d.encode()))
         elif n == 5:  # a Renew: Client-ID, Server-ID, Elapsed Time, IA, ORO
             a, b, c, d, e = opts
             body = _join((a.encode(), b.encode(), c.encode(), d.encode(), e.encode()))

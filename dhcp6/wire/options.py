@@ -142,7 +142,10 @@ def _kept_wire(o: _KeptOption) -> bytes | None:
 
 
 def _encode_duid_option(self: ClientId | ServerId) -> bytes:
-    w = _kept_wire(self)
+    try:  # _kept_wire(self), inline: Client-ID and Server-ID are in every message
+        w = self._wire
+    except AttributeError:
+        w = None
     if w is not None:
         return w  # type: ignore[no-any-return]
     d = self.duid
@@ -700,6 +703,9 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
     return decode_run_memo(data, pos, end, memo, run)
 
 
+_tuple_new = tuple.__new__
+
+
 def decode_run_memo(data: bytes, pos: int, end: int, memo: Memo, run: bytes) -> tuple[Option, ...]:
     """decode_options_memo once ``run`` (``data[pos:end]``) is known not to be in ``memo``."""
     out: list[Option] = []
@@ -729,7 +735,15 @@ def decode_run_memo(data: bytes, pos: int, end: int, memo: Memo, run: bytes) -> 
         pos = nxt
     if len(out) < 2:
         return tuple(out)
-    opts = OptionRun(out)
+    # OptionRun(out), inline (a type call and a Python __new__ less)
+    opts = _tuple_new(OptionRun, out)
+    first: dict[int, Option] = {}
+    for o in out:
+        code = o.code
+        if code not in first:
+            first[code] = o
+    opts.first = first
+    opts.fields = None
     if len(memo) >= MEMO_MAX:
         memo.clear()
     memo[run] = opts
