@@ -139,3 +139,15 @@ def test_memo_decoded_run_is_an_option_run() -> None:
     assert type(got) is OptionRun and got == want and got.fields is None
     assert list(got.first.items()) == list(want.first.items())
     assert all(got.first[c] is o for c, o in want.first.items())
+
+
+def test_ia_na_addresses_is_the_ia_address_options() -> None:
+    from dhcp6.wire import IaAddress, IaNa, StatusOption
+    from dhcp6.wire.options import _addresses
+
+    a1 = IaAddress(IPv6Address("2001:db8::1"), 1, 2)
+    a2 = IaAddress(IPv6Address("2001:db8::2"), 1, 2)
+    st = StatusOption(2, "no")
+    for opts in ((), (a1,), (st,), (a1, a2), (st, a1), (a1, st, a2)):
+        ia = IaNa(1, 0, 0, opts)
+        assert ia.addresses == _addresses(opts) == [o for o in opts if isinstance(o, IaAddress)]

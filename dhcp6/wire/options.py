@@ -219,7 +219,11 @@ class IaNa(_HasOptions, Option):
 
     @property
     def addresses(self) -> list[IaAddress]:
-        return _addresses(self.options)
+        opts = self.options  # _addresses(opts), inline: engines ask every IA_NA
+        if len(opts) == 1:
+            o = opts[0]
+            return [o] if o.__class__ is IaAddress or isinstance(o, IaAddress) else []  # type: ignore[list-item]
+        return [o for o in opts if isinstance(o, IaAddress)]  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)
