@@ -89,3 +89,16 @@ def test_request_names_the_server_with_the_advertised_option() -> None:
         IaNa(2, 0, 0),
     ]
     assert decode(req.encode()) == req
+
+
+def test_configs_of_lists_still_work() -> None:
+    """A config given lists (unhashable: no shared table) gets the same options."""
+    a = engine(oro=[23, 24], na_iaids=[4], pd_iaids=[5])
+    b = engine(oro=(23, 24), na_iaids=(4,), pd_iaids=(5,))
+    for t in (M.SOLICIT, M.REQUEST, M.RENEW):
+        assert a._oro(t) == b._oro(t)
+    assert list(a._solicit_ias()) == list(b._solicit_ias())
+    assert a.start(0.0) == b.start(0.0)
+    sends = [x for x in a.timer_fired("tx", 1.0) if type(x).__name__ == "Send"]
+    want = [x for x in b.timer_fired("tx", 1.0) if type(x).__name__ == "Send"]
+    assert [s.message for s in sends] == [s.message for s in want]

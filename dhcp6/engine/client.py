@@ -484,8 +484,11 @@ class ClientEngine:
         shared by the engines configured with the same codes: see _OROS)."""
         o = self._oros.get(t)
         if o is None:
-            key = (self.config.oro, t)
-            o = _OROS.get(key)
+            key: tuple[Any, ...] | None = (self.config.oro, t)
+            try:
+                o = _OROS.get(key)  # type: ignore[arg-type]
+            except TypeError:  # a config given a list: nothing shared
+                o = key = None
             if o is None:
                 oro = list(self.config.oro)
                 if t == MsgType.SOLICIT:
@@ -493,7 +496,7 @@ class ClientEngine:
                 if t == MsgType.INFORMATION_REQUEST:
                     oro += [OptionCode.INFORMATION_REFRESH_TIME, OptionCode.INF_MAX_RT]
                 o = OptionRequest(tuple(dict.fromkeys(oro)))
-                if len(_OROS) < _CACHE_MAX:
+                if key is not None and len(_OROS) < _CACHE_MAX:
                     _OROS[key] = o
             self._oros[t] = o
         return o
@@ -515,8 +518,11 @@ class ClientEngine:
     def _solicit_ias(self) -> tuple[Option, ...]:
         """The empty IAs a Solicit asks for (shared by alike engines: see _SOLICIT_IAS)."""
         plen = self.config.pd_hint_length
-        key = (self._na, self._pd, plen)
-        ias = _SOLICIT_IAS.get(key)
+        key: tuple[Any, ...] | None = (self._na, self._pd, plen)
+        try:
+            ias = _SOLICIT_IAS.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a config given lists: nothing shared
+            ias = key = None
         if ias is None:
             out: list[Option] = [IaNa(i, 0, 0) for i in self._na]
             for i in self._pd:
@@ -525,7 +531,7 @@ class ClientEngine:
                     hint = (IaPrefix(0, 0, plen, IPv6Address(0)),)
                 out.append(IaPd(i, 0, 0, hint))
             ias = tuple(out)
-            if len(_SOLICIT_IAS) < _CACHE_MAX:
+            if key is not None and len(_SOLICIT_IAS) < _CACHE_MAX:
                 _SOLICIT_IAS[key] = ias
         return ias
 
