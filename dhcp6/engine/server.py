@@ -112,11 +112,26 @@ _make_ia_prefix = maker(IaPrefix)
 _make_lease = maker(Lease)
 PLANS_MAX = 1 << 16  # renewal plans an engine keeps before it starts afresh
 _make_send = maker(Send)
-# What the other server's Renew is dropped with: actions are immutable, and drivers only
-# read a Trace's fields, so one action serves every such drop.
-_DROP_RENEW_NOT_OURS = Trace(
-    "drop", {"reason": "Server-ID does not match ours", "msg": message_name(MessageType.RENEW)}
-)
+# The "drop" trace events of _drop_msg by (reason, message name): actions are immutable and
+# drivers only read a Trace's fields, so one action serves every such drop (the other
+# server's Request and Renew, at every binding and renewal), and a driver that keeps what it
+# made of an action (the simulator's JSON) makes it once. The reasons are a fixed set of
+# texts (by message type at most); the bound is a safeguard.
+_DROP_TRACES: dict[tuple[str, str], Trace] = {}
+DROP_TRACES_MAX = 256
+
+
+def _drop_trace(reason: str, msg: str) -> Trace:
+    """``Trace("drop", {"reason": reason, "msg": msg})``, made once per pair."""
+    t = _DROP_TRACES.get((reason, msg))
+    if t is None:
+        if len(_DROP_TRACES) >= DROP_TRACES_MAX:
+            _DROP_TRACES.clear()
+        t = _DROP_TRACES[reason, msg] = Trace("drop", {"reason": reason, "msg": msg})
+    return t
+
+
+_DROP_RENEW_NOT_OURS = _drop_trace("Server-ID does not match ours", message_name(MessageType.RENEW))
 
 
 @dataclass(slots=True)
@@ -262,6 +277,25 @@ def _recv_trace(msg: AnyMessage, src: IPv6Address, iface: str) -> Trace:
     fields["iface"] = iface
     t = Trace("recv", fields)
     _last_recv = (msg, src, iface, t)
+    return t
+
+
+#: the last "state" trace event made (see _state_trace): seed, message name, client, event
+_last_state: tuple[str, str, bytes, Trace | None] = ("", "", b"", None)
+
+
+def _state_trace(seed: str, msg: str, duid: bytes) -> Trace:
+    """The "state" trace event of a message handled: seed, msg, client (``duid.hex()``).
+
+    The last one made is given again for the same fields: every server that hears a
+    client's Solicit advertises, and their state lines are the same (see _recv_trace).
+    """
+    global _last_state
+    last = _last_state
+    if last[2] == duid and last[0] == seed and last[1] == msg:
+        return last[3]  # type: ignore[return-value]
+    t = Trace("state", {"seed": seed, "msg": msg, "client": duid.hex()})
+    _last_state = (seed, msg, duid, t)
     return t
 
 
@@ -447,7 +481,7 @@ class ServerEngine:
             seed = RECONFIGURE_REPLY
         self.stats[seed] = self.stats.get(seed, 0) + 1
         if trace:
-            actions.append(Trace("state", {"seed": seed, "msg": name, "client": duid.hex()}))
+            actions.append(_state_trace(seed, name, duid))
         if reply is not None:
             actions.append(self._send(ctx, reply))
         return actions
@@ -1108,4 +1142,4 @@ class ServerEngine:
     def _drop_msg(self, actions: list[Action], reason: str, msg: str) -> None:
         """``_drop(actions, reason, msg=msg)``, without the keyword-argument packing."""
         self.stats["drop"] = self.stats.get("drop", 0) + 1
-        actions.append(Trace("drop", {"reason": reason, "msg": msg}))
+        actions.append(_drop_trace(reason, msg))
