@@ -63,7 +63,7 @@ from ..wire import (
     decode,
     duid_from_bytes,
 )
-from ..wire._fast import IP6_FAST, maker
+from ..wire._fast import IP6_FAST, ip6, maker
 from ..wire.describe import address_text, summary
 from ..wire.options import OptionRun
 from . import rkap
@@ -95,7 +95,9 @@ IA_CODES = frozenset({OptionCode.IA_NA, OptionCode.IA_TA, OptionCode.IA_PD})
 _CLIENTID, _SERVERID = OptionCode.CLIENTID, OptionCode.SERVERID
 _SOLICIT, _REQUEST, _REBIND = MessageType.SOLICIT, MessageType.REQUEST, MessageType.REBIND
 _REPLY, _INFORMATION_REQUEST = MessageType.REPLY, MessageType.INFORMATION_REQUEST
-_RENEW = MessageType.RENEW
+_RENEW, _ADVERTISE = MessageType.RENEW, MessageType.ADVERTISE
+_IA_CLASSES = (IaNa, IaPd)  # the IAs a server assigns to (IA_TA is not served)
+_NO_ADDRS_AVAIL, _NO_PREFIX_AVAIL = StatusCode.NO_ADDRS_AVAIL, StatusCode.NO_PREFIX_AVAIL
 NO_OPTIONS = OptionValues()
 # message_name of each type handled: msg.name is a property calling a function
 _HANDLED_NAME = {int(t): message_name(t) for t in HANDLING}
@@ -349,6 +351,10 @@ class ServerEngine:
                 )
                 for p in s.pd_pools
             ]
+        # _choose's (pool, prefix length) pairs of the address pools, by subnet
+        self._na_choices = {
+            name: [(p, 128) for p in pools] for name, pools in self._na_pools.items()
+        }
         self._by_iface = {s.interface: s for s in config.subnets if s.interface}
         self._by_iid = {s.interface_id: s for s in config.subnets if s.interface_id}
         # Worked out once per configured subnet (keyed by id: the config holds every subnet
@@ -464,8 +470,10 @@ class ServerEngine:
         ctx = Ctx(msg, b"" if cid is None else cid.encode(), src, iface, relay, None, now,
                   actions, peer, cid_option)  # fmt: skip
         try:
-            s = ctx.subnet = self._select_subnet(ctx)
+            # (_select_subnet, which a message not relayed needs no call for)
+            s = self._by_iface.get(iface) if relay is None else self._select_subnet(ctx)
             if s is not None:
+                ctx.subnet = s
                 ctx.facts = self._facts_of(s)
             reply, seed = getattr(self, handling.handler)(ctx)
         except Drop as d:
@@ -648,16 +656,17 @@ class ServerEngine:
 
     # ------------------------------------------------------------------ handlers
     def _solicit(self, ctx: Ctx) -> tuple[Message | None, str]:
-        if ctx.msg.rapid_commit and self.config.rapid_commit:
+        config = self.config
+        if config.rapid_commit and ctx.msg.rapid_commit:  # (no option lookup when off)
             opts = self._assign_all(ctx, commit=True)
-            return self._reply(ctx, MessageType.REPLY, [*opts, RapidCommit()]), "Reply"
+            return self._reply(ctx, _REPLY, [*opts, RapidCommit()]), "Reply"
         opts = self._assign_all(ctx, commit=False)
-        if self.config.preference:
-            opts.append(Preference(self.config.preference))
-        return self._reply(ctx, MessageType.ADVERTISE, opts), "Advertise"
+        if config.preference:
+            opts.append(Preference(config.preference))
+        return self._reply(ctx, _ADVERTISE, opts), "Advertise"
 
     def _request(self, ctx: Ctx) -> tuple[Message | None, str]:
-        return self._reply(ctx, MessageType.REPLY, self._assign_all(ctx, commit=True)), "Reply"
+        return self._reply(ctx, _REPLY, self._assign_all(ctx, commit=True)), "Reply"
 
     def _renew(self, ctx: Ctx) -> tuple[Message | None, str]:
         ias: list[Option] = []
@@ -720,7 +729,9 @@ class ServerEngine:
             opts.append(cid)
         opts += body
         if with_options:
-            opts += self._requested_options(ctx, info)
+            f = ctx.facts
+            if f is not None and f.has_options:  # (else _requested_options gives none)
+                opts += self._requested_options(ctx, info)
             if self.config.reconfigure:
                 opts += self._reconfigure_key(ctx)
         return _make_message(msg_type, ctx.msg.transaction_id, tuple(opts))
@@ -838,7 +849,7 @@ class ServerEngine:
             fields["iface"] = ctx.iface
             ctx.actions.append(Trace("send", fields))
         if ctx.relay is None:
-            return Send(reply, ctx.src, CLIENT_PORT, ctx.iface)
+            return _make_send(reply, ctx.src, CLIENT_PORT, ctx.iface, None)
         wrapped: AnyMessage = reply
         for level in reversed(ctx.relay.levels()):  # §19.3: mirror every level, inner first
             opts: list[Option] = []
@@ -879,30 +890,37 @@ class ServerEngine:
         return self._timing if ctx.facts is None else ctx.facts.timing
 
     def _assign_all(self, ctx: Ctx, commit: bool) -> list[Option]:
-        return [self._assign(ctx, ia, commit) for ia in self._ias(ctx.msg)]
+        assign = self._assign  # (each IA of self._ias(ctx.msg), without the list between)
+        return [assign(ctx, o, commit) for o in ctx.msg.options if isinstance(o, _IA_CLASSES)]
 
     def _assign(self, ctx: Ctx, ia: IaNa | IaPd, commit: bool) -> Option:
         """Solicit / Request: the IA with what is (or would be) assigned (§18.3.1, §18.3.2)."""
-        kind = NA if isinstance(ia, IaNa) else PD
-        tm = self._timing_of(ctx)
-        lt = tm.lifetimes
-        fail = StatusCode.NO_ADDRS_AVAIL if kind == NA else StatusCode.NO_PREFIX_AVAIL
+        na = ia.__class__ is IaNa or isinstance(ia, IaNa)
+        kind = NA if na else PD
         s, f = ctx.subnet, ctx.facts
         if s is None or f is None:
+            fail = _NO_ADDRS_AVAIL if na else _NO_PREFIX_AVAIL
             return self._ia_status(ia, fail, "no subnet serves this link")
-        if kind == NA and commit:
+        tm = f.timing  # (_timing_of(ctx))
+        lt = tm.lifetimes
+        if na and commit and ia.options:  # (an IA with no options asks for no address)
             foreign = [a.address for a in ia.addresses if not f.on_link(a.address)]
             if foreign:  # §18.3.2
                 return self._ia_status(ia, StatusCode.NOT_ON_LINK, f"{foreign[0]} is not on link")
-        leases = [x for x in self.table.binding(kind, ctx.duid, ia.iaid) if self._appropriate(f, x)]
-        if not leases:
-            chosen = self._choose(ctx, s, ia, kind, take=commit)
+        b = self.table.bindings.get((kind, ctx.duid, ia.iaid))  # (table.binding, no copy)
+        leases = [x for x in b.values() if self._appropriate(f, x)] if b else None
+        if leases:
+            if commit:
+                leases = [self._commit(ctx, x, tm) for x in leases]
+        else:
+            chosen = self._choose(ctx, f, ia, kind, take=commit)
             if chosen is None:
-                what = "addresses" if kind == NA else "prefixes"
+                what = "addresses" if na else "prefixes"
+                fail = _NO_ADDRS_AVAIL if na else _NO_PREFIX_AVAIL
                 return self._ia_status(ia, fail, f"no {what} available")
-            leases = [chosen]
-        if commit:
-            leases = [self._commit(ctx, x, tm) for x in leases]
+            # a new lease is made with these lifetimes: committed as it is (_commit's renewed
+            # would make the same lease again)
+            leases = [self._commit(ctx, chosen, tm, renew=False) if commit else chosen]
         opts = [self._lease_option(x, lt.preferred, lt.valid) for x in leases]
         return self._ia(ia, tm.t1, tm.t2, opts)
 
@@ -971,46 +989,38 @@ class ServerEngine:
     def _appropriate(f: Facts, x: Lease) -> bool:
         return f.on_link(x.address) if x.kind == NA else f.in_pd_pool(x.address, x.prefixlen)
 
-    def _in_use(self, kind: str) -> Any:
+    def _in_use(self, kind: str) -> Callable[[int], bool]:
         leases = self.table.leases
         return lambda v: (kind, v) in leases
 
-    def _choose(self, ctx: Ctx, s: Subnet, ia: IaNa | IaPd, kind: str, take: bool) -> Lease | None:
+    def _choose(self, ctx: Ctx, f: Facts, ia: IaNa | IaPd, kind: str, take: bool) -> Lease | None:
+        """A lease for ``ia`` from the pools of the subnet ``f`` is of (ctx.facts)."""
         in_use = self._in_use(kind)
-        hints = (
-            [a.address for a in ia.addresses]
-            if isinstance(ia, IaNa)
-            else [p.prefix for p in ia.prefixes if not p.prefix.is_unspecified]
-        )
-        name = self._name(s)
         if kind == NA:
-            pools = [(p, 128) for p in self._na_pools.get(name, [])]
+            pools = self._na_choices.get(f.name, ())
+            # the IA's addresses (ia.addresses), if any
+            hints = [a.address for a in ia.addresses] if ia.options else ()
         else:
-            pools = self._pd_pools.get(name, [])
+            pools = self._pd_pools.get(f.name, ())
+            hints = [p.prefix for p in ia.prefixes if not p.prefix.is_unspecified]  # type: ignore[union-attr]
         for h in hints:  # a free hint inside a pool is granted (§18.3.2 lets us)
+            v = int(h)
             for pool, plen in pools:
-                if int(h) in pool and not in_use(int(h)):
-                    return self._new_lease(ctx, s, kind, ia.iaid, int(h), plen)
+                if v in pool and not in_use(v):
+                    return self._new_lease(ctx, f, kind, ia.iaid, v, plen)
         for pool, plen in pools:
-            v = pool.take(in_use) if take else pool.peek(in_use)
+            v = pool.take(in_use) if take else pool.peek(in_use)  # type: ignore[assignment]
             if v is not None:
-                return self._new_lease(ctx, s, kind, ia.iaid, v, plen)
+                return self._new_lease(ctx, f, kind, ia.iaid, v, plen)
         return None
 
-    def _new_lease(self, ctx: Ctx, s: Subnet, kind: str, iaid: int, value: int, plen: int) -> Lease:
-        lt = self._timing_of(ctx).lifetimes
-        return Lease(
-            kind,
-            IPv6Address(value),
-            plen,
-            ctx.duid,
-            iaid,
-            lt.preferred,
-            lt.valid,
-            _ends(ctx.now, lt.valid),
-            BOUND,
-            self._name(s),
-        )
+    @staticmethod
+    def _new_lease(ctx: Ctx, f: Facts, kind: str, iaid: int, value: int, plen: int) -> Lease:
+        """A lease of the subnet ``f`` is of, with its lifetimes from now."""
+        lt = f.timing.lifetimes
+        valid = lt.valid
+        return _make_lease(kind, ip6(value), plen, ctx.duid, iaid, lt.preferred, valid,
+                           _ends(ctx.now, valid), BOUND, f.name)  # fmt: skip
 
     def _name(self, s: Subnet) -> str:
         return self._facts_of(s).name
@@ -1041,9 +1051,14 @@ class ServerEngine:
         )
         return self._commit(ctx, lease, tm, action="rebound")
 
-    def _commit(self, ctx: Ctx, lease: Lease, tm: Timing, action: str | None = None) -> Lease:
-        lt = tm.lifetimes
-        lease = lease.renewed(lt.preferred, lt.valid, _ends(ctx.now, lt.valid))
+    def _commit(
+        self, ctx: Ctx, lease: Lease, tm: Timing, action: str | None = None, renew: bool = True
+    ) -> Lease:
+        """Commit ``lease`` with the lifetimes of ``tm`` from now (``renew``: else it has
+        them already)."""
+        if renew:
+            lt = tm.lifetimes
+            lease = lease.renewed(lt.preferred, lt.valid, _ends(ctx.now, lt.valid))
         new = self.table.put(lease) is None  # nothing was at its address
         ctx.actions.append(CommitLease(lease))
         if self.trace:
