@@ -460,9 +460,14 @@ class ServerEngine:
             self._drop_msg(actions, reason, message_name(msg.msg_type))
             return actions
         name = _HANDLED_NAME[msg.msg_type]
-        cid_option = msg.option(_CLIENTID)
+        opts = msg.options
+        if opts.__class__ is OptionRun:  # decoded through a memo: its index (msg.option)
+            first = opts.first  # type: ignore[attr-defined]
+            cid_option, sid = first.get(_CLIENTID), first.get(_SERVERID)
+        else:
+            cid_option, sid = msg.option(_CLIENTID), msg.option(_SERVERID)
         cid = cid_option.duid if isinstance(cid_option, ClientId) else None
-        reason = self._invalid(msg, cid is not None, msg.option(_SERVERID))
+        reason = self._invalid(msg, cid is not None, sid)
         if reason is not None:  # the other server's Renew ends here: keep it cheap
             self._drop_msg(actions, reason, name)
             return actions
@@ -913,14 +918,19 @@ class ServerEngine:
             if commit:
                 leases = [self._commit(ctx, x, tm) for x in leases]
         else:
-            chosen = self._choose(ctx, f, ia, kind, take=commit)
+            chosen = self._choose(f, ia, kind, take=commit)
             if chosen is None:
                 what = "addresses" if na else "prefixes"
                 fail = _NO_ADDRS_AVAIL if na else _NO_PREFIX_AVAIL
                 return self._ia_status(ia, fail, f"no {what} available")
-            # a new lease is made with these lifetimes: committed as it is (_commit's renewed
-            # would make the same lease again)
-            leases = [self._commit(ctx, chosen, tm, renew=False) if commit else chosen]
+            v, plen = chosen
+            if not commit:  # an Advertise: what _lease_option gives of the lease, not made
+                opt = self._value_option(na, ip6(v), plen, lt.preferred, lt.valid)
+                return self._ia(ia, tm.t1, tm.t2, [opt])
+            # made with these lifetimes: committed as it is (_commit's renewed would make
+            # the same lease again)
+            lease = self._new_lease(ctx, f, kind, ia.iaid, v, plen)
+            leases = [self._commit(ctx, lease, tm, renew=False)]
         opts = [self._lease_option(x, lt.preferred, lt.valid) for x in leases]
         return self._ia(ia, tm.t1, tm.t2, opts)
 
@@ -993,8 +1003,11 @@ class ServerEngine:
         leases = self.table.leases
         return lambda v: (kind, v) in leases
 
-    def _choose(self, ctx: Ctx, f: Facts, ia: IaNa | IaPd, kind: str, take: bool) -> Lease | None:
-        """A lease for ``ia`` from the pools of the subnet ``f`` is of (ctx.facts)."""
+    def _choose(
+        self, f: Facts, ia: IaNa | IaPd, kind: str, take: bool
+    ) -> tuple[int, int] | None:
+        """What to assign to ``ia`` from the pools of the subnet ``f`` is of (ctx.facts):
+        an address or prefix (as an integer) and its prefix length."""
         in_use = self._in_use(kind)
         if kind == NA:
             pools = self._na_choices.get(f.name, ())
@@ -1007,11 +1020,11 @@ class ServerEngine:
             v = int(h)
             for pool, plen in pools:
                 if v in pool and not in_use(v):
-                    return self._new_lease(ctx, f, kind, ia.iaid, v, plen)
+                    return v, plen
         for pool, plen in pools:
-            v = pool.take(in_use) if take else pool.peek(in_use)  # type: ignore[assignment]
-            if v is not None:
-                return self._new_lease(ctx, f, kind, ia.iaid, v, plen)
+            got = pool.take(in_use) if take else pool.peek(in_use)
+            if got is not None:
+                return got, plen
         return None
 
     @staticmethod
@@ -1117,6 +1130,13 @@ class ServerEngine:
         if x.kind == NA:
             return _make_ia_address(x.address, preferred, valid, ())
         return _make_ia_prefix(preferred, valid, x.prefixlen, x.address, ())
+
+    @staticmethod
+    def _value_option(na: bool, a: IPv6Address, plen: int, preferred: int, valid: int) -> Option:
+        """_lease_option of a lease of ``a`` (an address if ``na``, else a prefix of ``plen``)."""
+        if na:
+            return _make_ia_address(a, preferred, valid, ())
+        return _make_ia_prefix(preferred, valid, plen, a, ())
 
     @staticmethod
     def _zero(kind: str, addr: IPv6Address, plen: int) -> Option:
