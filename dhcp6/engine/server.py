@@ -96,11 +96,13 @@ _CLIENTID, _SERVERID = OptionCode.CLIENTID, OptionCode.SERVERID
 _SOLICIT, _REQUEST, _REBIND = MessageType.SOLICIT, MessageType.REQUEST, MessageType.REBIND
 _REPLY, _INFORMATION_REQUEST = MessageType.REPLY, MessageType.INFORMATION_REQUEST
 _RENEW, _ADVERTISE = MessageType.RENEW, MessageType.ADVERTISE
+_RAPID_COMMIT = OptionCode.RAPID_COMMIT
 _IA_CLASSES = (IaNa, IaPd)  # the IAs a server assigns to (IA_TA is not served)
 _NO_ADDRS_AVAIL, _NO_PREFIX_AVAIL = StatusCode.NO_ADDRS_AVAIL, StatusCode.NO_PREFIX_AVAIL
 NO_OPTIONS = OptionValues()
 # message_name of each type handled: msg.name is a property calling a function
 _HANDLED_NAME = {int(t): message_name(t) for t in HANDLING}
+_HANDLER = {int(t): h.handler for t, h in HANDLING.items()}  # the method handling each type
 # The codec's DUID classes: equal fields are equal wire forms and unequal ones unequal (each
 # type's fields are fixed-width but the last), so two of one class compare without encoding.
 FIELD_DUIDS = frozenset({DuidLLT, DuidEN, DuidLL, DuidUUID, DuidUnknown})
@@ -425,13 +427,15 @@ class ServerEngine:
         trace = self.trace
         recv = _recv_trace(msg, src, iface) if trace else None
         actions: list[Action] = [recv] if recv is not None else []
-        if (
-            msg.__class__ is Message
-            and msg.msg_type == _RENEW
-            and (dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF)  # type: ignore[attr-defined]
-            and self._renew_fast(msg, src, iface, now, actions, recv)  # type: ignore[arg-type]
-        ):
-            return actions
+        if msg.__class__ is Message and (
+            dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF  # type: ignore[attr-defined]
+        ):  # a multicast client message: the usual Renew or Solicit may take a shortcut
+            t = msg.msg_type  # type: ignore[union-attr]
+            if t == _RENEW:
+                if self._renew_fast(msg, src, iface, now, actions, recv):  # type: ignore[arg-type]
+                    return actions
+            elif t == _SOLICIT and self._solicit_fast(msg, src, iface, actions, recv):  # type: ignore[arg-type]
+                return actions
         peer = recv.fields["peer"] if recv is not None else ""
         relay: RelayMessage | None = None
         if isinstance(msg, RelayMessage):
@@ -449,8 +453,8 @@ class ServerEngine:
             # RFC 9915 §16: servers should not accept unicast traffic from clients.
             self._drop_msg(actions, "unicast from a client (RFC 9915 §16)", msg.name)
             return actions
-        handling = HANDLING.get(msg.msg_type)  # type: ignore[call-overload]
-        if handling is None:
+        handler = _HANDLER.get(msg.msg_type)  # (HANDLING's, by int: found in one step)
+        if handler is None:
             reason = (
                 "server-to-client message"
                 if msg.msg_type
@@ -479,8 +483,9 @@ class ServerEngine:
             s = self._by_iface.get(iface) if relay is None else self._select_subnet(ctx)
             if s is not None:
                 ctx.subnet = s
-                ctx.facts = self._facts_of(s)
-            reply, seed = getattr(self, handling.handler)(ctx)
+                f = self._facts.get(id(s))  # (_facts_of(s), in one step when it is ours)
+                ctx.facts = f if f is not None else self._facts_of(s)
+            reply, seed = getattr(self, handler)(ctx)
         except Drop as d:
             self._drop_msg(actions, d.reason, name)
             return actions
@@ -557,6 +562,72 @@ class ServerEngine:
             got = recv.fields
             fields["xid"] = got["xid"]
             fields["peer"] = got["peer"]
+            fields["iface"] = iface
+            actions.append(Trace("send", fields))
+        actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
+        return True
+
+    def _solicit_fast(
+        self, msg: Message, src: IPv6Address, iface: str, actions: list[Action],
+        recv: Trace | None,
+    ) -> bool:  # fmt: skip
+        """A multicast Solicit answered as the general path answers it, in fewer steps,
+        when it is the usual one: decoded through a memo (its options an OptionRun), with a
+        Client-ID, no Server-ID, no Rapid Commit to honour, one IA_NA asking for nothing in
+        particular, from a client holding no binding of it, on a link we serve with no
+        option values (so no ORO to read) and no Reconfigure. False: not such a Solicit (or
+        no address to offer), nothing done (the general path takes it)."""
+        opts = msg.options
+        if opts.__class__ is not OptionRun:
+            return False
+        first = opts.first  # type: ignore[attr-defined]
+        cid_option = first.get(_CLIENTID)
+        config = self.config
+        if (
+            cid_option.__class__ is not ClientId
+            or _SERVERID in first
+            or config.reconfigure
+            or (config.rapid_commit and _RAPID_COMMIT in first)  # (msg.rapid_commit)
+        ):
+            return False
+        ias = self._ias_of(opts)
+        if len(ias) != 1:
+            return False
+        ia = ias[0]
+        if ia.__class__ is not IaNa or ia.options:
+            return False
+        s = self._by_iface.get(iface)
+        f = self._facts.get(id(s)) if s is not None else None
+        if f is None or f.has_options:
+            return False
+        duid = cid_option.duid.encode()  # type: ignore[union-attr]
+        if (NA, duid, ia.iaid) in self.table.bindings:
+            return False  # (offered what it holds, if still appropriate: the general path)
+        # _choose(f, ia, NA, take=False) for an IA with no hints; a peek only moves past
+        # what is taken, so the general path peeks the same if this gives up
+        in_use = self._in_use(NA)
+        for pool, _ in self._na_choices.get(f.name, ()):
+            v = pool.peek(in_use)
+            if v is not None:
+                break
+        else:
+            return False  # nothing to offer: the general path says so
+        # _assign, _reply (no ORO, no Reconfigure), then message_received's tail and _send
+        tm = f.timing
+        lt = tm.lifetimes
+        offer = _make_ia_address(ip6(v), lt.preferred, lt.valid, ())
+        ia_opt = _make_ia_na(ia.iaid, tm.t1, tm.t2, (offer,))
+        body: tuple[Option, ...] = (self.server_id, cid_option, ia_opt)  # type: ignore[assignment]
+        if config.preference:
+            body += (Preference(config.preference),)
+        reply = _make_message(_ADVERTISE, msg.transaction_id, body)
+        self.seen[duid] = (src, iface, None)
+        stats = self.stats
+        stats["Advertise"] = stats.get("Advertise", 0) + 1
+        if recv is not None:
+            actions.append(_state_trace("Advertise", _HANDLED_NAME[_SOLICIT], duid))
+            fields = summary(reply)  # a new dict, ours to add to
+            fields["peer"] = recv.fields["peer"]
             fields["iface"] = iface
             actions.append(Trace("send", fields))
         actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
@@ -925,6 +996,9 @@ class ServerEngine:
                 return self._ia_status(ia, fail, f"no {what} available")
             v, plen = chosen
             if not commit:  # an Advertise: what _lease_option gives of the lease, not made
+                if na:  # (_value_option and _ia, in fewer steps for the usual IA)
+                    opt = _make_ia_address(ip6(v), lt.preferred, lt.valid, ())
+                    return _make_ia_na(ia.iaid, tm.t1, tm.t2, (opt,))
                 opt = self._value_option(na, ip6(v), plen, lt.preferred, lt.valid)
                 return self._ia(ia, tm.t1, tm.t2, [opt])
             # made with these lifetimes: committed as it is (_commit's renewed would make
@@ -1003,9 +1077,7 @@ class ServerEngine:
         leases = self.table.leases
         return lambda v: (kind, v) in leases
 
-    def _choose(
-        self, f: Facts, ia: IaNa | IaPd, kind: str, take: bool
-    ) -> tuple[int, int] | None:
+    def _choose(self, f: Facts, ia: IaNa | IaPd, kind: str, take: bool) -> tuple[int, int] | None:
         """What to assign to ``ia`` from the pools of the subnet ``f`` is of (ctx.facts):
         an address or prefix (as an integer) and its prefix length."""
         in_use = self._in_use(kind)
@@ -1017,7 +1089,7 @@ class ServerEngine:
             pools = self._pd_pools.get(f.name, ())
             hints = [p.prefix for p in ia.prefixes if not p.prefix.is_unspecified]  # type: ignore[union-attr]
         for h in hints:  # a free hint inside a pool is granted (§18.3.2 lets us)
-            v = int(h)
+            v = h._ip if IP6_FAST else int(h)  # type: ignore[attr-defined]
             for pool, plen in pools:
                 if v in pool and not in_use(v):
                     return v, plen
