@@ -73,22 +73,60 @@ def solicit_script() -> list:
     ]
 
 
-def test_usual_solicit_fast_path_is_the_general_path():
-    configs = [
-        PLAIN,
-        PLAIN + "preference: 200\n",
-        PLAIN + "rapid_commit: true\n",
-        PLAIN + "reconfigure: true\n",
-        CONFIG,  # option values: the ORO is read (the general path)
-    ]
-    for text in configs:
+CONFIGS = [
+    PLAIN,
+    PLAIN + "preference: 200\n",
+    PLAIN + "rapid_commit: true\n",
+    PLAIN + "reconfigure: true\n",
+    CONFIG,  # option values: the ORO is read (the general path)
+]
+
+
+def check(shortcut: str, script: list, *, always: bool = False) -> None:
+    """``script`` through two engines of each configuration, with and without tracing;
+    the shortcut must be taken (where ``always``, also with Reconfigure and option
+    values: what it drops), and not always."""
+    for text in CONFIGS:
         for kw in ({}, {"trace": False}):
             plain = engine(text, rand_bytes=bytes, **kw)
             fast = engine(text, rand_bytes=bytes, **kw)
             taken: list[bool] = []
-            shortcut = fast._solicit_fast
-            fast._solicit_fast = lambda *a, f=shortcut, t=taken: t.append(f(*a)) or t[-1]  # type: ignore[method-assign]
-            same(plain, fast, solicit_script() * 2)
-            # the shortcut was taken where it should be (not with Reconfigure, option values)
-            assert any(taken) == ("reconfigure" not in text and text != CONFIG), text
+            method = getattr(fast, shortcut)
+            setattr(fast, shortcut, lambda *a, f=method, t=taken: t.append(f(*a)) or t[-1])
+            same(plain, fast, script * 2)
+            assert any(taken) == (always or ("reconfigure" not in text and text != CONFIG))
             assert not all(taken)
+
+
+def test_usual_solicit_fast_path_is_the_general_path():
+    check("_solicit_fast", solicit_script())
+
+
+def test_usual_request_fast_path_is_the_general_path():
+    other = ServerId(client(99))
+    usual = request(1, na(1, "2001:db8:1::100"))
+    script = [
+        (msg(M.SOLICIT, 1, na(1)), MCAST, "eth0"),
+        (usual, MCAST, "eth0"),
+        (usual, MCAST, "eth0"),  # again: now holding the binding
+        (request(2, na(1, "2001:db8:1::100")), MCAST, "eth0"),  # another client's address
+        (request(2, na(1, "2001:db8:1::50")), MCAST, "eth0"),  # on link, in no pool
+        (request(2, na(1, "2001:db8:9::1")), MCAST, "eth0"),  # not on link
+        (request(2, na(1, "2001:db8:1::101", "2001:db8:1::102")), MCAST, "eth0"),
+        (request(2, na(1)), MCAST, "eth0"),  # no address asked
+        (request(2, na(1, "2001:db8:1::101"), na(2, "2001:db8:1::102")), MCAST, "eth0"),
+        (request(2, pd(1, "2001:db8:8000::/56")), MCAST, "eth0"),
+        (request(2, na(1, "2001:db8:1::101"), oro(23)), MCAST, "eth0"),
+        (request(2, na(1, "2001:db8:1::101"), ReconfigureAccept()), MCAST, "eth0"),
+        (
+            Message(M.REQUEST, 7, (ClientId(client(3)), other, na(1, "2001:db8:1::102"))),
+            MCAST,
+            "eth0",
+        ),
+        (Message(M.REQUEST, 7, (ServerId(SERVER_DUID), na(1, "2001:db8:1::102"))), MCAST, "eth0"),
+        (msg(M.REQUEST, 3, na(1, "2001:db8:1::102")), MCAST, "eth0"),  # no Server-ID
+        (request(3, na(1, "2001:db8:1::102")), A("2001:db8:1::1"), "eth0"),  # unicast
+        (request(3, na(1, "2001:db8:1::102")), MCAST, "eth9"),  # a link with no subnet
+        (request(3, na(1, "2001:db8:1::102")), None, "eth0"),
+    ]
+    check("_request_fast", script, always=True)

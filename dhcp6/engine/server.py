@@ -429,12 +429,17 @@ class ServerEngine:
         actions: list[Action] = [recv] if recv is not None else []
         if msg.__class__ is Message and (
             dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF  # type: ignore[attr-defined]
-        ):  # a multicast client message: the usual Renew or Solicit may take a shortcut
+        ):  # a multicast client message: the usual Renew, Solicit, Request take a shortcut
             t = msg.msg_type  # type: ignore[union-attr]
             if t == _RENEW:
-                if self._renew_fast(msg, src, iface, now, actions, recv):  # type: ignore[arg-type]
-                    return actions
-            elif t == _SOLICIT and self._solicit_fast(msg, src, iface, actions, recv):  # type: ignore[arg-type]
+                done = self._renew_fast(msg, src, iface, now, actions, recv)  # type: ignore[arg-type]
+            elif t == _SOLICIT:
+                done = self._solicit_fast(msg, src, iface, actions, recv)  # type: ignore[arg-type]
+            elif t == _REQUEST:
+                done = self._request_fast(msg, src, iface, now, actions, recv)  # type: ignore[arg-type]
+            else:
+                done = False
+            if done:
                 return actions
         peer = recv.fields["peer"] if recv is not None else ""
         relay: RelayMessage | None = None
@@ -626,6 +631,81 @@ class ServerEngine:
         stats["Advertise"] = stats.get("Advertise", 0) + 1
         if recv is not None:
             actions.append(_state_trace("Advertise", _HANDLED_NAME[_SOLICIT], duid))
+            fields = summary(reply)  # a new dict, ours to add to
+            fields["peer"] = recv.fields["peer"]
+            fields["iface"] = iface
+            actions.append(Trace("send", fields))
+        actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
+        return True
+
+    def _request_fast(
+        self, msg: Message, src: IPv6Address, iface: str, now: float, actions: list[Action],
+        recv: Trace | None,
+    ) -> bool:  # fmt: skip
+        """A multicast Request handled as the general path handles it, in fewer steps, when
+        it is the usual one: decoded through a memo, with a Client-ID and a Server-ID —
+        another server's: dropped; ours: answered when its one IA_NA asks for one free
+        address of a pool of a link we serve (what we advertised), from a client holding no
+        binding of it, with no option values (no ORO to read) and no Reconfigure. False: not
+        such a Request, nothing done (the general path takes it)."""
+        opts = msg.options
+        if opts.__class__ is not OptionRun:
+            return False
+        first = opts.first  # type: ignore[attr-defined]
+        cid_option = first.get(_CLIENTID)
+        sid = first.get(_SERVERID)
+        if cid_option.__class__ is not ClientId or sid is None:
+            return False
+        if not self._ours(sid):  # the other server's client (_invalid's reason)
+            self._drop_msg(actions, "Server-ID does not match ours", _HANDLED_NAME[_REQUEST])
+            return True
+        config = self.config
+        if config.reconfigure:
+            return False
+        ias = self._ias_of(opts)
+        if len(ias) != 1:
+            return False
+        ia = ias[0]
+        asked = ia.options
+        if ia.__class__ is not IaNa or len(asked) != 1 or asked[0].__class__ is not IaAddress:
+            return False
+        s = self._by_iface.get(iface)
+        f = self._facts.get(id(s)) if s is not None else None
+        if f is None or f.has_options:
+            return False
+        addr = asked[0].address  # type: ignore[attr-defined]
+        if not f.on_link(addr):
+            return False  # (NotOnLink)
+        duid = cid_option.duid.encode()  # type: ignore[union-attr]
+        iaid = ia.iaid
+        table = self.table
+        if (NA, duid, iaid) in table.bindings:
+            return False
+        # _choose(f, ia, NA, take=True): the address asked for, if a pool's and free
+        v = addr._ip if IP6_FAST else int(addr)
+        if (NA, v) in table.leases or not any(
+            v in pool for pool, _ in self._na_choices.get(f.name, ())
+        ):
+            return False
+        # _new_lease, _commit (a new lease: "bound"), _reply, message_received's tail, _send
+        tm = f.timing
+        lt = tm.lifetimes
+        preferred, valid = lt.preferred, lt.valid
+        lease = _make_lease(NA, ip6(v), 128, duid, iaid, preferred, valid, _ends(now, valid),
+                            BOUND, f.name)  # fmt: skip
+        table.put(lease)
+        actions.append(CommitLease(lease))
+        if recv is not None:
+            fields = {"action": "bound", "t1": tm.t1, "t2": tm.t2}
+            actions.append(Trace("lease", self._lease_fields(lease, fields)))
+        granted = _make_ia_address(lease.address, preferred, valid, ())
+        body = (self.server_id, cid_option, _make_ia_na(iaid, tm.t1, tm.t2, (granted,)))
+        reply = _make_message(_REPLY, msg.transaction_id, body)
+        self.seen[duid] = (src, iface, None)
+        stats = self.stats
+        stats["Reply"] = stats.get("Reply", 0) + 1
+        if recv is not None:
+            actions.append(_state_trace("Reply", _HANDLED_NAME[_REQUEST], duid))
             fields = summary(reply)  # a new dict, ours to add to
             fields["peer"] = recv.fields["peer"]
             fields["iface"] = iface
