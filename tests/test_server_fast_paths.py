@@ -128,5 +128,9 @@ def test_usual_request_fast_path_is_the_general_path():
         (request(3, na(1, "2001:db8:1::102")), A("2001:db8:1::1"), "eth0"),  # unicast
         (request(3, na(1, "2001:db8:1::102")), MCAST, "eth9"),  # a link with no subnet
         (request(3, na(1, "2001:db8:1::102")), None, "eth0"),
+        (request(4, na(1, "2001:db8:1::100")), MCAST, "eth0"),  # taken: the next one free
+        (request(5, na(1, "2001:db8:1::60")), MCAST, "eth0"),  # in no pool: the next one
+        (request(6, na(1, "2001:db8:1::100")), MCAST, "eth0"),  # the pool is used up
+        (request(6, na(1, "2001:db8:1::60")), MCAST, "eth0"),
     ]
     check("_request_fast", script, always=True)

@@ -644,10 +644,10 @@ class ServerEngine:
     ) -> bool:  # fmt: skip
         """A multicast Request handled as the general path handles it, in fewer steps, when
         it is the usual one: decoded through a memo, with a Client-ID and a Server-ID —
-        another server's: dropped; ours: answered when its one IA_NA asks for one free
-        address of a pool of a link we serve (what we advertised), from a client holding no
-        binding of it, with no option values (no ORO to read) and no Reconfigure. False: not
-        such a Request, nothing done (the general path takes it)."""
+        another server's: dropped; ours: answered when its one IA_NA asks for one address
+        on a link we serve (what we advertised), from a client holding no binding of it,
+        with no option values (no ORO to read) and no Reconfigure. False: not such a
+        Request, nothing done (the general path takes it)."""
         opts = msg.options
         if opts.__class__ is not OptionRun:
             return False
@@ -681,12 +681,20 @@ class ServerEngine:
         table = self.table
         if (NA, duid, iaid) in table.bindings:
             return False
-        # _choose(f, ia, NA, take=True): the address asked for, if a pool's and free
+        # _choose(f, ia, NA, take=True): the address asked for, if a pool's and free (what
+        # we advertised, unless another client took it first), else the next one free; a
+        # take that finds none only moves past what is taken, as the general path's would
         v = addr._ip if IP6_FAST else int(addr)
-        if (NA, v) in table.leases or not any(
-            v in pool for pool, _ in self._na_choices.get(f.name, ())
-        ):
-            return False
+        pools = self._na_choices.get(f.name, ())
+        if (NA, v) in table.leases or not any(v in pool for pool, _ in pools):
+            in_use = self._in_use(NA)
+            for pool, _ in pools:
+                got = pool.take(in_use)
+                if got is not None:
+                    v = got
+                    break
+            else:
+                return False  # nothing to grant: the general path says so
         # _new_lease, _commit (a new lease: "bound"), _reply, message_received's tail, _send
         tm = f.timing
         lt = tm.lifetimes
