@@ -27,8 +27,12 @@ from dhcp6.trace import JSON_OPTIONS
 
 _dumps = orjson.dumps
 _FIELDS = JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE  # a line's fields: "{…}\n"
-_FLUSH_LINES = 8192  # lines kept before one write()
+# Lines queued before one write(): about 75 KB joined. Measured with 10,000 clients,
+# two runs side by side: 10 % faster than 8,192 lines (1.2 MB, which malloc maps afresh
+# and the kernel zeroes at every join), 1-4 % faster than 2,048.
+_FLUSH_LINES = 512
 FLUSH_PARTS = 4 * _FLUSH_LINES  # a line is 4 parts of SimTrace._buf
+_FLUSH_DIR_LINES = 8192  # per-node files: each write opens a file per node
 
 
 def time_text(t: float) -> bytes:
@@ -250,7 +254,7 @@ class SimTrace:
         self._per_node.setdefault(node, []).append(
             self._lead + head + (self._ts_comma + body if body else self._ts)
         )
-        if self._lines % _FLUSH_LINES == 0:
+        if self._lines % _FLUSH_DIR_LINES == 0:
             self._flush_dir()
 
     def _head(self, node: str, kind: str) -> bytes:
