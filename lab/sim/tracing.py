@@ -165,22 +165,22 @@ class SimTrace:
             self._event(node, kind, fields)
 
     def heads_of(self, node: str) -> dict[str, bytes]:
-        """``node``'s part of the line heads (kind → bytes), for a caller to keep and pass
-        to :meth:`emit_trace`: one lookup fewer per line in a table of every node."""
+        """``node``'s part of the line heads (kind → bytes), for a caller that queues
+        lines itself (line_parts) to keep: one lookup fewer per line."""
         return self._heads.setdefault(node, {})
 
-    def emit_trace(self, node: str, a: Trace, heads: dict[str, bytes] | None = None) -> None:
+    def emit_trace(self, node: str, a: Trace) -> None:
         """:meth:`emit` of an engine's Trace action. Its fields' JSON is kept in the
-        action (a cache slot): engines hand the same Trace out again for what repeats at
-        every renewal (a lease extended, a Renew dropped by the server not chosen), and
-        so does the driver for its own constant lines (timer fired/cancelled, state).
-        ``heads``: :meth:`heads_of` the node, if the caller keeps it."""
+        action (a cache slot, trace_body): engines hand the same Trace out again for what
+        repeats at every renewal (a lease extended, a Renew dropped by the server not
+        chosen), and so does the driver for its own constant lines (timer fired and
+        cancelled, state)."""
         if self._into_file:
             if self.now != self._t:
                 self._stamp()
             kind = a.kind
             try:
-                head = (heads if heads is not None else self._heads[node])[kind]
+                head = self._heads[node][kind]
             except KeyError:
                 head = self._head(node, kind)
             try:
