@@ -116,3 +116,20 @@ def sarr(e: ServerEngine, n: int = 1, *ias, now: float = 0.0) -> Run:
         (ClientId(client(n)), ServerId(SERVER_DUID), *adv.ia_na, *adv.ia_pd),
     )
     return send(e, req, now=now)
+
+
+def same(plain: ServerEngine, fast: ServerEngine, script: list, memo: dict | None = None) -> None:
+    """Each (message, destination, interface) of ``script`` to both engines: ``plain``
+    decodes the bytes itself, ``fast`` gets them decoded with ``memo`` (an OptionRun, which
+    its shortcuts take); the actions, trace fields in order, table, stats and clients seen
+    must be the same."""
+    memo = {} if memo is None else memo
+    for i, (m, dst, iface) in enumerate(script):
+        data = m.encode()
+        want = plain.packet_received(data, LL, dst, iface, float(i))
+        got = fast.message_received(decode(data, memo=memo), LL, dst, iface, float(i))
+        assert got == want, m
+        fields = [list(a.fields) for a in got if isinstance(a, Trace)]
+        assert fields == [list(a.fields) for a in want if isinstance(a, Trace)]  # key order
+    assert fast.stats == plain.stats and fast.table.leases == plain.table.leases
+    assert fast.table.bindings == plain.table.bindings and fast.seen == plain.seen

@@ -10,11 +10,21 @@ the general path.
 from __future__ import annotations
 
 from dhcp6.constants import MessageType as M
-from dhcp6.engine.actions import Trace
-from dhcp6.engine.server import ServerEngine
-from dhcp6.wire import ClientId, Message, RapidCommit, ReconfigureAccept, ServerId, decode
+from dhcp6.wire import ClientId, Message, RapidCommit, ReconfigureAccept, ServerId
 
-from .server_helpers import CONFIG, LL, MCAST, SERVER_DUID, A, client, engine, msg, na, oro, pd
+from .server_helpers import (
+    CONFIG,
+    MCAST,
+    SERVER_DUID,
+    A,
+    client,
+    engine,
+    msg,
+    na,
+    oro,
+    pd,
+    same,
+)
 
 # eth0's subnet without option values (so a Solicit's ORO is never read), a pool of three
 PLAIN = CONFIG.replace(
@@ -29,19 +39,6 @@ PLAIN = CONFIG.replace(
 
 def request(n: int, *ias) -> Message:
     return Message(M.REQUEST, 0x42 + n, (ClientId(client(n)), ServerId(SERVER_DUID), *ias))
-
-
-def same(plain: ServerEngine, fast: ServerEngine, script: list) -> None:
-    memo: dict = {}
-    for i, (m, dst, iface) in enumerate(script):
-        data = m.encode()
-        want = plain.packet_received(data, LL, dst, iface, float(i))
-        got = fast.message_received(decode(data, memo=memo), LL, dst, iface, float(i))
-        assert got == want, m
-        fields = [list(a.fields) for a in got if isinstance(a, Trace)]
-        assert fields == [list(a.fields) for a in want if isinstance(a, Trace)]  # key order
-    assert fast.stats == plain.stats and fast.table.leases == plain.table.leases
-    assert fast.table.bindings == plain.table.bindings and fast.seen == plain.seen
 
 
 def solicit_script() -> list:

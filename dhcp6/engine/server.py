@@ -626,16 +626,7 @@ class ServerEngine:
         if config.preference:
             body += (Preference(config.preference),)
         reply = _make_message(_ADVERTISE, msg.transaction_id, body)
-        self.seen[duid] = (src, iface, None)
-        stats = self.stats
-        stats["Advertise"] = stats.get("Advertise", 0) + 1
-        if recv is not None:
-            actions.append(_state_trace("Advertise", _HANDLED_NAME[_SOLICIT], duid))
-            fields = summary(reply)  # a new dict, ours to add to
-            fields["peer"] = recv.fields["peer"]
-            fields["iface"] = iface
-            actions.append(Trace("send", fields))
-        actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
+        self._answer(actions, reply, "Advertise", _HANDLED_NAME[_SOLICIT], duid, src, iface, recv)
         return True
 
     def _request_fast(
@@ -709,17 +700,24 @@ class ServerEngine:
         granted = _make_ia_address(lease.address, preferred, valid, ())
         body = (self.server_id, cid_option, _make_ia_na(iaid, tm.t1, tm.t2, (granted,)))
         reply = _make_message(_REPLY, msg.transaction_id, body)
+        self._answer(actions, reply, "Reply", _HANDLED_NAME[_REQUEST], duid, src, iface, recv)
+        return True
+
+    def _answer(self, actions: list[Action], reply: Message, seed: str, handled: str,
+                duid: bytes, src: IPv6Address, iface: str, recv: Trace | None) -> None:  # fmt: skip
+        """A fast path's answer sent as message_received's tail and _send send it: the
+        client seen, the stats, the state and send lines (``recv``: the message's "recv"
+        event, None when not tracing), the Send."""
         self.seen[duid] = (src, iface, None)
         stats = self.stats
-        stats["Reply"] = stats.get("Reply", 0) + 1
+        stats[seed] = stats.get(seed, 0) + 1
         if recv is not None:
-            actions.append(_state_trace("Reply", _HANDLED_NAME[_REQUEST], duid))
+            actions.append(_state_trace(seed, handled, duid))
             fields = summary(reply)  # a new dict, ours to add to
             fields["peer"] = recv.fields["peer"]
             fields["iface"] = iface
             actions.append(Trace("send", fields))
         actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
-        return True
 
     def _plan(self, opts: OptionRun) -> RenewPlan:
         """What ``opts`` tells (see RenewPlan), remembered by the run's identity."""

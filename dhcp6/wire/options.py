@@ -772,12 +772,7 @@ def _ia_na(b: bytes, s: int, e: int, path: Path) -> Option:
     if e - s == 40:  # the usual IA: one IA Address, no options (what the loop below makes)
         iaid, t1, t2, code, length, packed, pref, valid = _III_AII.unpack_from(b, s)
         if code == 5 and length == 24:
-            if IP6_FAST:
-                a = _new(IPv6Address)
-                IP_SET(a, _from_bytes(packed, "big"))
-                SCOPE_SET(a, None)
-            else:
-                a = IPv6Address(packed)
+            a = ip6(_from_bytes(packed, "big"))
             return _make_ia_na(iaid, t1, t2, (_make_iaaddr(a, pref, valid, ()),))  # type: ignore[no-any-return]
     if e - s < 12:
         raise _short(s, e, 12, path, 3)
