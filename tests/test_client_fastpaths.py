@@ -92,7 +92,7 @@ def test_request_names_the_server_with_the_advertised_option() -> None:
 
 
 def test_configs_of_lists_still_work() -> None:
-    """A config given lists (unhashable: no shared table) gets the same options."""
+    """A config given lists (the engine takes them as tuples) gets the same options."""
     a = engine(oro=[23, 24], na_iaids=[4], pd_iaids=[5])
     b = engine(oro=(23, 24), na_iaids=(4,), pd_iaids=(5,))
     for t in (M.SOLICIT, M.REQUEST, M.RENEW):

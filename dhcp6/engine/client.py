@@ -276,11 +276,13 @@ class ClientEngine:
         self._t1 = self._t2 = 0  # T1/T2 of the IAs the last Reply granted (0: choose)
         self.reconfigure_key: bytes | None = None  # RKAP key from our server (§20.4)
         self.replay: int = -1  # the highest replay counter seen from the server
-        self._na = config.na_iaids or tuple(range(1, config.ia_na + 1))
+        # tuples (a config may give lists): the keys of the shared _OROS and _SOLICIT_IAS
+        self._na = tuple(config.na_iaids) or tuple(range(1, config.ia_na + 1))
+        self._oro_codes = tuple(config.oro)
         self._oros: dict[int, OptionRequest] = {}
         self._server_id: ServerId | None = None
         self._server_text: tuple[Duid | None, str] = (None, "")
-        self._pd = config.pd_iaids or tuple(range(1, config.ia_pd + 1))
+        self._pd = tuple(config.pd_iaids) or tuple(range(1, config.ia_pd + 1))
         # made once, reused while nothing they depend on changes (see where each is read)
         self._zero_ias: tuple[Option, ...] | None = None  # every lease's IA, lifetimes 0
         self._built: tuple[int, Sequence[Option], Duid | None, tuple[Option, ...],
@@ -484,19 +486,16 @@ class ClientEngine:
         shared by the engines configured with the same codes: see _OROS)."""
         o = self._oros.get(t)
         if o is None:
-            key: tuple[Any, ...] | None = (self.config.oro, t)
-            try:
-                o = _OROS.get(key)  # type: ignore[arg-type]
-            except TypeError:  # a config given a list: nothing shared
-                o = key = None
+            key = (self._oro_codes, t)
+            o = _OROS.get(key)
             if o is None:
-                oro = list(self.config.oro)
+                oro = list(self._oro_codes)
                 if t == MsgType.SOLICIT:
                     oro.append(OptionCode.SOL_MAX_RT)
                 if t == MsgType.INFORMATION_REQUEST:
                     oro += [OptionCode.INFORMATION_REFRESH_TIME, OptionCode.INF_MAX_RT]
                 o = OptionRequest(tuple(dict.fromkeys(oro)))
-                if key is not None and len(_OROS) < _CACHE_MAX:
+                if len(_OROS) < _CACHE_MAX:
                     _OROS[key] = o
             self._oros[t] = o
         return o
@@ -518,11 +517,8 @@ class ClientEngine:
     def _solicit_ias(self) -> tuple[Option, ...]:
         """The empty IAs a Solicit asks for (shared by alike engines: see _SOLICIT_IAS)."""
         plen = self.config.pd_hint_length
-        key: tuple[Any, ...] | None = (self._na, self._pd, plen)
-        try:
-            ias = _SOLICIT_IAS.get(key)  # type: ignore[arg-type]
-        except TypeError:  # a config given lists: nothing shared
-            ias = key = None
+        key = (self._na, self._pd, plen)
+        ias = _SOLICIT_IAS.get(key)
         if ias is None:
             out: list[Option] = [IaNa(i, 0, 0) for i in self._na]
             for i in self._pd:
@@ -531,7 +527,7 @@ class ClientEngine:
                     hint = (IaPrefix(0, 0, plen, IPv6Address(0)),)
                 out.append(IaPd(i, 0, 0, hint))
             ias = tuple(out)
-            if key is not None and len(_SOLICIT_IAS) < _CACHE_MAX:
+            if len(_SOLICIT_IAS) < _CACHE_MAX:
                 _SOLICIT_IAS[key] = ias
         return ias
 

@@ -1030,11 +1030,11 @@ class ServerEngine:
     # ------------------------------------------------------------------ IA processing
     @staticmethod
     def _ias(msg: Message) -> list[IaNa | IaPd]:
-        return [o for o in msg.options if isinstance(o, (IaNa, IaPd))]
+        return ServerEngine._ias_of(msg.options)
 
     @staticmethod
     def _ias_of(opts: tuple[Option, ...]) -> list[IaNa | IaPd]:
-        return [o for o in opts if isinstance(o, (IaNa, IaPd))]
+        return [o for o in opts if isinstance(o, _IA_CLASSES)]
 
     @staticmethod
     def _asked(ia: IaNa | IaPd) -> list[tuple[IPv6Address, int]]:

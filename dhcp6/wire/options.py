@@ -115,7 +115,7 @@ def _addresses(opts: tuple[Option, ...]) -> list[IaAddress]:
     """The IaAddress options of an IA's ``opts`` (most IAs hold one, and nothing else)."""
     if len(opts) == 1:
         o = opts[0]
-        return [o] if isinstance(o, IaAddress) else []  # type: ignore[list-item]
+        return [o] if o.__class__ is IaAddress or isinstance(o, IaAddress) else []  # type: ignore[list-item]
     return [o for o in opts if isinstance(o, IaAddress)]  # type: ignore[misc]
 
 
@@ -142,10 +142,7 @@ def _kept_wire(o: _KeptOption) -> bytes | None:
 
 
 def _encode_duid_option(self: ClientId | ServerId) -> bytes:
-    try:  # _kept_wire(self), inline: Client-ID and Server-ID are in every message
-        w = self._wire
-    except AttributeError:
-        w = None
+    w = _kept_wire(self)
     if w is not None:
         return w  # type: ignore[no-any-return]
     d = self.duid
@@ -219,11 +216,7 @@ class IaNa(_HasOptions, Option):
 
     @property
     def addresses(self) -> list[IaAddress]:
-        opts = self.options  # _addresses(opts), inline: engines ask every IA_NA
-        if len(opts) == 1:
-            o = opts[0]
-            return [o] if o.__class__ is IaAddress or isinstance(o, IaAddress) else []  # type: ignore[list-item]
-        return [o for o in opts if isinstance(o, IaAddress)]  # type: ignore[misc]
+        return _addresses(self.options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -674,7 +667,9 @@ class OptionRun(tuple):  # type: ignore[type-arg]
         run = super().__new__(cls, options)
         first: dict[int, Option] = {}
         for o in run:
-            first.setdefault(o.code, o)
+            code = o.code
+            if code not in first:  # (setdefault would cost a call per option)
+                first[code] = o
         run.first = first
         run.fields = None
         return run
@@ -707,9 +702,6 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
     return decode_run_memo(data, pos, end, memo, run)
 
 
-_tuple_new = tuple.__new__
-
-
 def decode_run_memo(data: bytes, pos: int, end: int, memo: Memo, run: bytes) -> tuple[Option, ...]:
     """decode_options_memo once ``run`` (``data[pos:end]``) is known not to be in ``memo``."""
     out: list[Option] = []
@@ -721,15 +713,7 @@ def decode_run_memo(data: bytes, pos: int, end: int, memo: Memo, run: bytes) -> 
         raw = data[pos:nxt]
         o = memo.get(raw)
         if o is None:
-            # decode_options(data, pos, nxt, ())[0], less its loop: the header is whole
-            code = data[pos] << 8 | data[pos + 1]
-            dec = _table[code] if code < 256 else _decoder(code)
-            if dec is None:
-                o = _new(UnknownOption)
-                _unknown_code(o, code)
-                _unknown_value(o, data[pos + 4 : nxt])
-            else:
-                o = dec(data, pos + 4, nxt, ())
+            (o,) = decode_options(data, pos, nxt, ())
             if isinstance(o, _KeptOption):  # its wire form is this key: share it
                 _set_wire(o, raw)
             if len(memo) >= MEMO_MAX:
@@ -739,15 +723,7 @@ def decode_run_memo(data: bytes, pos: int, end: int, memo: Memo, run: bytes) -> 
         pos = nxt
     if len(out) < 2:
         return tuple(out)
-    # OptionRun(out), inline (a type call and a Python __new__ less)
-    opts = _tuple_new(OptionRun, out)
-    first: dict[int, Option] = {}
-    for o in out:
-        code = o.code
-        if code not in first:
-            first[code] = o
-    opts.first = first
-    opts.fields = None
+    opts = OptionRun(out)
     if len(memo) >= MEMO_MAX:
         memo.clear()
     memo[run] = opts

@@ -228,7 +228,9 @@ class SimTrace:
 
     def head(self, node: str, kind: str) -> bytes:
         """The part of a line naming ``node`` and ``kind`` (made once, kept in heads_of)."""
-        return self._head(node, kind)
+        heads = self._heads.get(node)
+        head = heads.get(kind) if heads is not None else None
+        return head if head is not None else self._head(node, kind)
 
     def _stamp(self) -> None:
         """The parts of a line that hold the time, made once per clock value."""
@@ -247,10 +249,7 @@ class SimTrace:
         assert self._per_node is not None
         if self.now != self._t:
             self._stamp()
-        try:
-            head = self._heads[node][kind]
-        except KeyError:
-            head = self._head(node, kind)
+        head = self.head(node, kind)
         self._per_node.setdefault(node, []).append(
             self._lead + head + (self._ts_comma + body if body else self._ts)
         )
