@@ -209,22 +209,28 @@ class SimNode:
         """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush);
         ``fired``: the ``timer fired`` line that comes first.
 
-        The trace lines are queued here, inline (SimTrace.line_parts), when the trace
-        queues them: a renewal writes 17 lines, and a call per line cost more than the
-        line. All are at one clock value."""
+        The trace lines are queued here, inline (SimTrace.line_parts, also inline), when
+        the trace queues them: a renewal writes 17 lines, and a call per line cost more
+        than the line. All are at one clock value."""
         sim = self.sim
         tr = sim.trace
         name = self.name
-        if fired is not None:
-            tr.emit_trace(name, fired)
-        parts = tr.line_parts()
-        if parts is None:  # (lines go per node, or to listeners: each through emit_trace)
-            buf = lead = tsc = ts = None
-        else:
-            buf, lead, tsc, ts = parts
         heads = self._heads
         if heads is None:
             heads = self._heads = tr.heads_of(name)
+        if tr.inline:
+            if tr.now != tr._t:
+                tr._stamp()
+            buf, lead, tsc, ts = tr._buf, tr._lead, tr._ts_comma, tr._ts
+            if fired is not None:  # its fields are never empty
+                body = fired._json
+                if body is None:
+                    body = trace_body(fired)
+                buf += (lead, heads.get("timer") or tr.head(name, "timer"), tsc, body)
+        else:  # (lines go per node, or to listeners: each through emit_trace)
+            buf = lead = tsc = ts = None
+            if fired is not None:
+                tr.emit_trace(name, fired)
         for a in actions:
             c = a.__class__
             if c is Trace:
@@ -241,17 +247,24 @@ class SimNode:
                 if self.timers.pop(a.name, None) is None:
                     continue
                 t = _CANCELLED.get(a.name) or _timer_trace("cancelled", a.name)
+            elif c is StateChanged:
+                self.on_state(a)  # counters only: no line of its own
+                try:
+                    t = a._trace  # (_state_trace, inline)
+                except AttributeError:  # built without its cache slot (copy, pickle)
+                    t = None
+                if t is None:
+                    t = _state_trace(a)
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
                 continue
-            elif c is StateChanged:
-                self.on_state(a)  # counters only: no line of its own
-                t = _state_trace(a)
+            elif c is ConfigureAddress or c is RemoveAddress:
+                t = self.kernel(a)
+                if t is None:
+                    continue
             else:
                 if c is CommitLease or c is RemoveLease or c is CommitMeta:
                     self.commit(a)
-                elif c is ConfigureAddress or c is RemoveAddress:
-                    self.kernel(a)
                 # ConfigurePrefix, RemovePrefix: a delegated prefix is on no interface
                 # (EngineHost does the same)
                 continue
@@ -259,14 +272,16 @@ class SimNode:
             if buf is None:
                 tr.emit_trace(name, t)
                 continue
-            head = heads.get(t.kind) or tr.head(name, t.kind)
             try:
                 body = t._json
             except AttributeError:  # built without its cache slot (copy, pickle)
                 body = None
             if body is None:
                 body = trace_body(t)
-            buf += (lead, head, tsc, body) if body else (lead, head, ts, body)
+            if body:
+                buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), tsc, body)
+            else:
+                buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), ts, body)
         if buf is not None and len(buf) >= FLUSH_PARTS:
             tr.flush_lines()
         if self.status == "stopping":
@@ -290,8 +305,9 @@ class SimNode:
     def commit(self, a: Any) -> None:
         pass
 
-    def kernel(self, a: Any) -> None:
-        pass
+    def kernel(self, a: Any) -> Trace | None:
+        """A ConfigureAddress/RemoveAddress carried out; the ``address`` line, if any."""
+        return None
 
     def after_actions(self) -> None:
         """After a batch of actions of a node that is stopping."""
@@ -432,14 +448,13 @@ class ClientNode(SimNode):
         if fields.get("action") == "expired":
             self.expiries += 1
 
-    def kernel(self, a: Any) -> None:
+    def kernel(self, a: Any) -> Trace:
         c = self._configured
         if c is not None and c[0] is a and self._addrs.get(c[1]) is c[3]:
             # the action the last Renew gave (the engine keeps it): the same address again
             if c[2] is not None:
                 self.sim.net.add_address(c[2], c[3])
-            self.sim.trace.emit_trace(self.name, c[4])
-            return
+            return c[4]
         # EngineHost._kernel: the driver of a.iface, else the first one (the client's iface)
         name = (
             a.iface if a.iface in (self.config.iface, self.config.downstream) else self.config.iface
@@ -455,14 +470,12 @@ class ClientNode(SimNode):
                 self.sim.net.add_address(iface, known)
             f = Trace("address", {"action": "added", "address": known._text, "iface": name,
                                   "preferred": a.preferred, "valid": a.valid})  # fmt: skip
-            self.sim.trace.emit_trace(self.name, f)
             self._configured = (a, v, iface, known, f)
-        else:
-            if iface is not None:
-                self.sim.net.remove_address(iface, known)
-            self._addrs.pop(v, None)
-            self.sim.trace.emit(self.name, "address",
-                                {"action": "removed", "address": known._text, "iface": name})  # fmt: skip
+            return f
+        if iface is not None:
+            self.sim.net.remove_address(iface, known)
+        self._addrs.pop(v, None)
+        return Trace("address", {"action": "removed", "address": known._text, "iface": name})
 
     def status_row(self) -> dict[str, Any]:
         row: dict[str, Any] = {"kind": self.kind, "process": self.status, "state": "", "leases": []}

@@ -117,6 +117,13 @@ class SimTrace:
             self._text = isinstance(sink, io.TextIOBase)
         self._into_file = self._out is not None  # else lines go per node (or nowhere)
         self._dicts = keep  # listeners added later switch this on
+        self.inline = False  # line_parts() would not be None (_modes)
+        self._modes()
+
+    def _modes(self) -> None:
+        """``inline``: whether lines are queued in _buf as parts (line_parts): one test for
+        SimNode.run, which reads the parts itself."""
+        self.inline = self._into_file and not self._dicts
 
     def write_lab(self, lab: dict[str, Any]) -> None:
         """In directory mode, ``lab.json`` as the builder writes it (node kinds, each
@@ -128,10 +135,12 @@ class SimTrace:
     def add_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
         self.listeners.append(fn)
         self._dicts = True
+        self._modes()
 
     def remove_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
         self.listeners.remove(fn)
         self._dicts = self.keep or bool(self.listeners)
+        self._modes()
 
     @property
     def lines(self) -> int:
@@ -216,7 +225,7 @@ class SimTrace:
         lines are not queued here (per-node files, kept or listened-to events, no sink)
         — use :meth:`emit_trace`. Other emits may run in between: they extend the same
         buffer."""
-        if not self._into_file or self._dicts:
+        if not self.inline:
             return None
         if self.now != self._t:
             self._stamp()
@@ -288,6 +297,7 @@ class SimTrace:
         """Keep no further events (those kept so far stay)."""
         self.keep = False
         self._dicts = bool(self.listeners)
+        self._modes()
 
     # ------------------------------------------------------------------ output
     def _flush_buf(self) -> None:
@@ -321,3 +331,4 @@ class SimTrace:
         self._out = None
         self._into_file = False
         self._per_node = None
+        self._modes()
