@@ -116,6 +116,10 @@ _make_ia_prefix = maker(IaPrefix)
 _make_lease = maker(Lease)
 PLANS_MAX = 1 << 16  # renewal plans an engine keeps before it starts afresh
 _make_send = maker(Send)
+# Trace(kind, fields) and SetTimer(name, at) made as above: the "recv" and "send" lines of
+# every exchange, the reclaim timer every few seconds
+_make_trace = maker(Trace)
+_make_set_timer = maker(SetTimer)
 # The "drop" trace events of _drop_msg by (reason, message name): actions are immutable and
 # drivers only read a Trace's fields, so one action serves every such drop (the other
 # server's Request and Renew, at every binding and renewal), and a driver that keeps what it
@@ -279,7 +283,7 @@ def _recv_trace(msg: AnyMessage, src: IPv6Address, iface: str) -> Trace:
     fields = summary(msg)  # a new dict, ours to add to
     fields["peer"] = address_text(src)
     fields["iface"] = iface
-    t = Trace("recv", fields)
+    t = _make_trace("recv", fields)
     _last_recv = (msg, src, iface, t)
     return t
 
@@ -384,15 +388,20 @@ class ServerEngine:
 
     # ------------------------------------------------------------------ inputs
     def timer_fired(self, name: str, now: float) -> list[Action]:
-        actions: list[Action] = []
         if name == RECLAIM:
-            for lease in self.table.expired(now):
+            table = self.table
+            if not table.due(now):  # (the usual case: nothing to reclaim, one action)
+                return [_make_set_timer(RECLAIM, now + self.config.reclaim_interval)]
+            actions: list[Action] = []
+            for lease in table.expired(now):
                 self._give_back(lease)
                 actions.append(RemoveLease(lease))
                 action = "reclaimed" if lease.state == DECLINED else "expired"
                 self._trace(actions, "lease", action=action, **self._lease_fields(lease))
-            actions.append(SetTimer(RECLAIM, now + self.config.reclaim_interval))
-        elif name.startswith(RECONF):
+            actions.append(_make_set_timer(RECLAIM, now + self.config.reclaim_interval))
+            return actions
+        actions = []
+        if name.startswith(RECONF):
             duid = bytes.fromhex(name[len(RECONF) :])
             p = self.reconfiguring.get(duid)
             if p is not None:
@@ -568,7 +577,7 @@ class ServerEngine:
             fields["xid"] = got["xid"]
             fields["peer"] = got["peer"]
             fields["iface"] = iface
-            actions.append(Trace("send", fields))
+            actions.append(_make_trace("send", fields))
         actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
         return True
 
@@ -716,7 +725,7 @@ class ServerEngine:
             fields = summary(reply)  # a new dict, ours to add to
             fields["peer"] = recv.fields["peer"]
             fields["iface"] = iface
-            actions.append(Trace("send", fields))
+            actions.append(_make_trace("send", fields))
         actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
 
     def _plan(self, opts: OptionRun) -> RenewPlan:
@@ -1009,7 +1018,7 @@ class ServerEngine:
             fields = summary(reply)  # a new dict, ours to add to
             fields["peer"] = ctx.peer
             fields["iface"] = ctx.iface
-            ctx.actions.append(Trace("send", fields))
+            ctx.actions.append(_make_trace("send", fields))
         if ctx.relay is None:
             return _make_send(reply, ctx.src, CLIENT_PORT, ctx.iface, None)
         wrapped: AnyMessage = reply

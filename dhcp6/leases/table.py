@@ -86,6 +86,12 @@ class LeaseTable:
             if not b:
                 del self.bindings[bk]
 
+    def due(self, now: float) -> bool:
+        """Whether :meth:`expired` has anything to look at by ``now`` (an entry come up):
+        False is the usual answer to a periodic reclaim, found without building a list."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now
+
     def expired(self, now: float) -> list[Lease]:
         """Remove and return every lease whose valid lifetime has ended by ``now``, in
         (expiry, key) order."""
