@@ -64,7 +64,7 @@ from ..wire import (
     duid_from_bytes,
 )
 from ..wire._fast import IP6_FAST, ip6, maker
-from ..wire.describe import address_text, summary
+from ..wire.describe import address_text, summary, xid_text
 from ..wire.options import OptionRun
 from . import rkap
 from .actions import (
@@ -238,9 +238,10 @@ class RenewPlan:
     options: OptionRun
     cid_option: Option | None
     duid: bytes  # the Client-ID's wire form; b"" without one
-    sid: Option | None  # the first Server-ID option
-    ours: bool  # sid is None or names us (_ours)
-    ia: IaNa | None  # the only IA, holding exactly one address (else no fast path)
+    other: bool  # a Client-ID, and a Server-ID naming another server: dropped (_invalid)
+    # The only IA, holding exactly one address, of a Renew with a Client-ID and our
+    # Server-ID (else None: no fast path)
+    ia: IaNa | None
     bk: tuple[str, bytes, int]  # its binding's key in the lease table
     key: tuple[str, int]  # the lease key of the address it asks for
     # Worked out for ``facts`` (None: not yet, or the address is not appropriate there):
@@ -249,7 +250,13 @@ class RenewPlan:
     # the "lease" and "state" trace events (actions are immutable: the same ones each time)
     lease_trace: Trace | None = None
     state_trace: Trace | None = None
-    send_fields: dict[str, Any] | None = None  # summary(reply) but for its "xid"
+    # The "recv" and "send" trace fields of the Renew and its Reply from ``peer`` on
+    # ``peer_iface`` but for their "xid" (the Renew's), which a copy gets (worked out
+    # again for another peer or interface, and after ``facts``: ``peer`` None).
+    peer: IPv6Address | None = None
+    peer_iface: str = ""
+    recv_fields: dict[str, Any] | None = None
+    send_fields: dict[str, Any] | None = None
 
 
 _INF = float("inf")
@@ -268,8 +275,12 @@ class Drop(Exception):
 _last_recv: tuple[Any, Any, str, Trace | None] = (None, None, "", None)
 
 
-def _recv_trace(msg: AnyMessage, src: IPv6Address, iface: str) -> Trace:
-    """The "recv" trace event: summary(msg), peer, iface.
+def _recv_trace(
+    msg: AnyMessage, src: IPv6Address, iface: str, fields_of: dict[str, Any] | None = None
+) -> Trace:
+    """The "recv" trace event: summary(msg), peer, iface (``fields_of``: these fields but
+    for the "xid", of an earlier message of the same type and options from ``src`` on
+    ``iface``, which a copy takes: see RenewPlan).
 
     The last one made is given again for the same message from the same source on the
     same interface: a driver decodes a multicast once and hands the (immutable) message to
@@ -280,9 +291,13 @@ def _recv_trace(msg: AnyMessage, src: IPv6Address, iface: str) -> Trace:
     last = _last_recv
     if last[0] is msg and last[1] is src and last[2] == iface:
         return last[3]  # type: ignore[return-value]
-    fields = summary(msg)  # a new dict, ours to add to
-    fields["peer"] = address_text(src)
-    fields["iface"] = iface
+    if fields_of is not None:
+        fields = fields_of.copy()
+        fields["xid"] = xid_text(msg.transaction_id)  # type: ignore[union-attr]
+    else:
+        fields = summary(msg)  # a new dict, ours to add to
+        fields["peer"] = address_text(src)
+        fields["iface"] = iface
     t = _make_trace("recv", fields)
     _last_recv = (msg, src, iface, t)
     return t
@@ -433,16 +448,20 @@ class ServerEngine:
         Decoded messages are immutable, so a driver may decode a datagram once and hand
         the same message to every engine it reaches (a multicast heard by two servers).
         """
+        # a multicast client message: the usual Renew, Solicit, Request take a shortcut
+        fast = msg.__class__ is Message and (
+            dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF  # type: ignore[attr-defined]
+        )
+        if fast and msg.msg_type == _RENEW:  # (makes its actions: the recv line comes last)
+            got = self._renew_fast(msg, src, iface, now)  # type: ignore[arg-type]
+            if got is not None:
+                return got
         trace = self.trace
         recv = _recv_trace(msg, src, iface) if trace else None
         actions: list[Action] = [recv] if recv is not None else []
-        if msg.__class__ is Message and (
-            dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF  # type: ignore[attr-defined]
-        ):  # a multicast client message: the usual Renew, Solicit, Request take a shortcut
-            t = msg.msg_type  # type: ignore[union-attr]
-            if t == _RENEW:
-                done = self._renew_fast(msg, src, iface, now, actions, recv)  # type: ignore[arg-type]
-            elif t == _SOLICIT:
+        if fast:
+            t = msg.msg_type
+            if t == _SOLICIT:
                 done = self._solicit_fast(msg, src, iface, actions, recv)  # type: ignore[arg-type]
             elif t == _REQUEST:
                 done = self._request_fast(msg, src, iface, now, actions, recv)  # type: ignore[arg-type]
@@ -520,41 +539,40 @@ class ServerEngine:
 
     # ------------------------------------------------------------------ the usual Renew
     def _renew_fast(
-        self, msg: Message, src: IPv6Address, iface: str, now: float, actions: list[Action],
-        recv: Trace | None,
-    ) -> bool:  # fmt: skip
+        self, msg: Message, src: IPv6Address, iface: str, now: float
+    ) -> list[Action] | None:
         """A multicast Renew handled as the general path handles it, in fewer steps, when
         it is the usual one (see RenewPlan): dropped when its Server-ID names another
         server, answered when it asks for the one address its binding holds, on a link we
-        serve. False: not such a Renew, nothing done (the general path takes it).
-        ``recv``: the message's "recv" trace event (None when not tracing)."""
+        serve. Its actions (the recv line first, as message_received's), or None: not such
+        a Renew, nothing done (the general path takes it)."""
         opts = msg.options
         plan = self._plans.get(id(opts))
         if plan is None or plan.options is not opts:
             if opts.__class__ is not OptionRun:
-                return False  # not from a decode memo: not seen again
+                return None  # not from a decode memo: not seen again
             plan = self._plan(opts)  # type: ignore[arg-type]
-        if not plan.duid or plan.sid is None:
-            return False  # dropped by _invalid, which says why
-        if not plan.ours:  # the other server's client
-            self.stats["drop"] = self.stats.get("drop", 0) + 1
-            actions.append(_DROP_RENEW_NOT_OURS)
-            return True
+        if plan.other:  # the other server's client (_drop_msg: a drop line, traced or not)
+            stats = self.stats
+            stats["drop"] = stats.get("drop", 0) + 1
+            if self.trace:
+                return [_recv_trace(msg, src, iface), _DROP_RENEW_NOT_OURS]
+            return [_DROP_RENEW_NOT_OURS]
         if plan.ia is None or self.reconfiguring or self.config.reconfigure:
-            return False
+            return None
         s = self._by_iface.get(iface)
         f = self._facts.get(id(s)) if s is not None else None
         if f is None:
-            return False
+            return None
         table = self.table
         b = table.bindings.get(plan.bk)
         if b is None or len(b) != 1:
-            return False
+            return None
         x = b.get(plan.key)
         if x is None or x.__class__ is not Lease:
-            return False
+            return None
         if plan.facts is not f and not self._plan_reply(plan, f, s, msg, x):  # type: ignore[arg-type]
-            return False
+            return None
         lt = f.timing.lifetimes
         valid = lt.valid
         # x.renewed(...) (_commit), the lease table's put of a renewal (the binding's only one)
@@ -562,24 +580,21 @@ class ServerEngine:
         lease = _make_lease(x.kind, x.address, x.prefixlen, x.duid, x.iaid, lt.preferred,
                             valid, expires, x.state, x.subnet)  # fmt: skip
         table.renew(b, plan.key, lease)
-        actions.append(CommitLease(lease))
-        if recv is not None:
-            actions.append(plan.lease_trace)  # type: ignore[arg-type]
         self.seen[plan.duid] = (src, iface, None)
         stats = self.stats
         stats["Reply"] = stats.get("Reply", 0) + 1
         reply = _make_message(_REPLY, msg.transaction_id, plan.reply_options)
-        if recv is not None:
-            actions.append(plan.state_trace)  # type: ignore[arg-type]
-            # summary(reply): all but its xid, which is the Renew's (summarised in recv)
-            fields = plan.send_fields.copy()  # type: ignore[union-attr]
-            got = recv.fields
-            fields["xid"] = got["xid"]
-            fields["peer"] = got["peer"]
-            fields["iface"] = iface
-            actions.append(_make_trace("send", fields))
-        actions.append(_make_send(reply, src, CLIENT_PORT, iface, None))
-        return True
+        send = _make_send(reply, src, CLIENT_PORT, iface, None)
+        if not self.trace:
+            return [CommitLease(lease), send]
+        if plan.peer is not src or plan.peer_iface != iface:
+            self._plan_peer(plan, msg, src, iface)
+        recv = _recv_trace(msg, src, iface, plan.recv_fields)
+        # summary(reply): all but its xid, which is the Renew's (summarised in recv)
+        fields = plan.send_fields.copy()  # type: ignore[union-attr]
+        fields["xid"] = recv.fields["xid"]
+        return [recv, CommitLease(lease), plan.lease_trace, plan.state_trace,  # type: ignore[list-item]
+                _make_trace("send", fields), send]  # fmt: skip
 
     def _solicit_fast(
         self, msg: Message, src: IPv6Address, iface: str, actions: list[Action],
@@ -734,15 +749,18 @@ class ServerEngine:
         cid_option = first.get(_CLIENTID)
         duid = cid_option.duid.encode() if isinstance(cid_option, ClientId) else b""
         sid = first.get(_SERVERID)
+        # (_invalid: without a Client-ID or a Server-ID, the general path says why)
+        usual = bool(duid) and sid is not None
+        ours = usual and self._ours(sid)  # type: ignore[arg-type]
         ias = self._ias_of(opts)
-        ia = ias[0] if len(ias) == 1 and isinstance(ias[0], IaNa) else None
+        ia = ias[0] if ours and len(ias) == 1 and isinstance(ias[0], IaNa) else None
         asked = self._asked(ia) if ia is not None else []
         if len(asked) != 1:
             ia = None
         iaid = ia.iaid if ia is not None else 0
         a = asked[0][0] if ia is not None else None
-        plan = RenewPlan(opts, cid_option, duid, sid, sid is None or self._ours(sid), ia,
-                         (NA, duid, iaid), (NA, int(a) if a is not None else -1))  # fmt: skip
+        plan = RenewPlan(opts, cid_option, duid, usual and not ours, ia, (NA, duid, iaid),
+                         (NA, int(a) if a is not None else -1))  # fmt: skip
         plans = self._plans
         if len(plans) >= PLANS_MAX:
             plans.clear()
@@ -763,13 +781,26 @@ class ServerEngine:
         ctx = Ctx(msg, plan.duid, IPv6Address(0), "", None, s, 0.0, [], "", plan.cid_option, f)
         reply = self._reply(ctx, _REPLY, [ia])
         plan.reply_options = OptionRun(reply.options)
-        plan.send_fields = summary(reply)
+        plan.peer = None  # (the send fields: _plan_peer)
         fields = {"action": "renewed", "t1": tm.t1, "t2": tm.t2}
         plan.lease_trace = Trace("lease", self._lease_fields(lease, fields))
         plan.state_trace = Trace("state", {"seed": "Reply", "msg": _HANDLED_NAME[_RENEW],
                                            "client": plan.duid.hex()})  # fmt: skip
         plan.facts = f
         return True
+
+    @staticmethod
+    def _plan_peer(plan: RenewPlan, msg: Message, src: IPv6Address, iface: str) -> None:
+        """The recv and send trace fields of ``plan`` (see RenewPlan) for ``msg`` from
+        ``src`` on ``iface``, as _recv_trace and _send make them."""
+        fields = summary(msg)  # new dicts, ours to add to
+        fields["peer"] = peer = address_text(src)
+        fields["iface"] = iface
+        send = summary(_make_message(_REPLY, msg.transaction_id, plan.reply_options))
+        send["peer"] = peer
+        send["iface"] = iface
+        plan.recv_fields, plan.send_fields = fields, send
+        plan.peer, plan.peer_iface = src, iface
 
     # ------------------------------------------------------------------ §16 validation
     def _invalid(self, m: Message, has_client_id: bool, sid: Option | None) -> str | None:

@@ -331,5 +331,14 @@ def summary(m: AnyMessage) -> dict[str, Any]:
     return dict(out)
 
 
+def xid_text(x: int) -> str:
+    """A summary's ``xid``: ``f"{x:06x}"``, the last one made given again (see _xid)."""
+    global _xid
+    xid = _xid
+    if x != xid[0]:
+        xid = _xid = (x, f"{x:06x}")
+    return xid[1]
+
+
 def duid_text(d: Duid | None) -> str | None:
     return None if d is None else d.hex()
