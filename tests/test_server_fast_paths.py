@@ -131,3 +131,43 @@ def test_usual_request_fast_path_is_the_general_path():
         (request(6, na(1, "2001:db8:1::60")), MCAST, "eth0"),
     ]
     check("_request_fast", script, always=True)
+
+
+def test_usual_renew_from_other_peers_and_for_another_server():
+    """The Renew shortcut keeps the recv/send trace fields per peer and interface: the same
+    Renew from another address or interface (and back), and another server's Renew, traced
+    or not, act as the general path does (fields in order, the xid of each message)."""
+    from dhcp6.wire import decode
+
+    from .server_helpers import LL
+
+    other = ServerId(client(99))
+    for kw in ({}, {"trace": False}):
+        plain, fast = engine(PLAIN, **kw), engine(PLAIN, **kw)
+        taken: list = []
+        method = fast._renew_fast
+        fast._renew_fast = lambda *a, f=method, t=taken: t.append(f(*a)) or t[-1]  # type: ignore[method-assign]
+        memo: dict = {}
+        mine = msg(M.RENEW, 1, na(1, "2001:db8:1::100"), server=True)
+        theirs = Message(M.RENEW, 5, (ClientId(client(1)), other, na(1, "2001:db8:1::100")))
+        script = [
+            (msg(M.SOLICIT, 1, na(1)), LL, "eth0"),
+            (request(1, na(1, "2001:db8:1::100")), LL, "eth0"),
+            (mine, LL, "eth0"),
+            (Message(M.RENEW, 0x77, mine.options), LL, "eth0"),  # another xid
+            (mine, A("fe80::2"), "eth0"),  # another peer
+            (mine, A("fe80::2"), "eth0"),
+            (mine, LL, "eth0"),  # back
+            (theirs, LL, "eth0"),
+            (theirs, A("fe80::2"), "eth0"),
+        ]
+        for i, (m, src, iface) in enumerate(script):
+            data = m.encode()
+            want = plain.packet_received(data, src, MCAST, iface, float(i))
+            got = fast.message_received(decode(data, memo=memo), src, MCAST, iface, float(i))
+            assert got == want, m
+            fields = [list(a.fields) for a in got if hasattr(a, "fields")]
+            assert fields == [list(a.fields) for a in want if hasattr(a, "fields")]
+        assert fast.stats == plain.stats and fast.seen == plain.seen
+        assert fast.table.leases == plain.table.leases
+        assert all(a is not None for a in taken) and len(taken) == 7  # every Renew
