@@ -381,6 +381,8 @@ class ServerEngine:
         # Worked out once per configured subnet (keyed by id: the config holds every subnet
         # alive until the next configure); see Facts.
         self._facts = {id(s): Facts.of(s, config) for s in config.subnets}
+        # the facts of the subnet serving each interface (_by_iface, then _facts, in one step)
+        self._iface_facts = {i: self._facts[id(s)] for i, s in self._by_iface.items()}
         self._timing = Timing.of(config.lifetimes)  # where no subnet serves the link
 
     def restore(self, leases: Iterable[Lease]) -> int:
@@ -560,8 +562,7 @@ class ServerEngine:
             return [_DROP_RENEW_NOT_OURS]
         if plan.ia is None or self.reconfiguring or self.config.reconfigure:
             return None
-        s = self._by_iface.get(iface)
-        f = self._facts.get(id(s)) if s is not None else None
+        f = self._iface_facts.get(iface)
         if f is None:
             return None
         table = self.table
@@ -571,7 +572,7 @@ class ServerEngine:
         x = b.get(plan.key)
         if x is None or x.__class__ is not Lease:
             return None
-        if plan.facts is not f and not self._plan_reply(plan, f, s, msg, x):  # type: ignore[arg-type]
+        if plan.facts is not f and not self._plan_reply(plan, f, self._by_iface[iface], msg, x):
             return None
         lt = f.timing.lifetimes
         valid = lt.valid
@@ -625,8 +626,7 @@ class ServerEngine:
         ia = ias[0]
         if ia.__class__ is not IaNa or ia.options:
             return False
-        s = self._by_iface.get(iface)
-        f = self._facts.get(id(s)) if s is not None else None
+        f = self._iface_facts.get(iface)
         if f is None or f.has_options:
             return False
         duid = cid_option.duid.encode()  # type: ignore[union-attr]
@@ -684,8 +684,7 @@ class ServerEngine:
         asked = ia.options
         if ia.__class__ is not IaNa or len(asked) != 1 or asked[0].__class__ is not IaAddress:
             return False
-        s = self._by_iface.get(iface)
-        f = self._facts.get(id(s)) if s is not None else None
+        f = self._iface_facts.get(iface)
         if f is None or f.has_options:
             return False
         addr = asked[0].address  # type: ignore[attr-defined]
