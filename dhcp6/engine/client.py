@@ -97,6 +97,10 @@ _CANCEL_T1_T2 = (CancelTimer(T1), CancelTimer(T2))
 #: StateChanged actions by (old, new, event, seed, server): every Renew repeats the same
 #: two, and the drivers only read them (their ``extra`` too); made once, for all engines
 _STATE_CHANGES: dict[tuple[str, str, str, str | None, str | None], StateChanged] = {}
+#: the one every renewal starts with (what _goto makes of it)
+_RENEW_AT_T1 = _STATE_CHANGES[(BOUND, RENEW, "T1", None, None)] = StateChanged(
+    BOUND, RENEW, SEED[RENEW], "T1", {})
+assert (BOUND, RENEW) in ALLOWED
 #: the ``timer set`` trace events of T1/T2 by (name, after, type of after): the same few
 #: values for every client of a server (the type too: 1800 and 1800.0 trace differently)
 _TIMER_SETS: dict[tuple[str, float, type], Trace] = {}
@@ -141,6 +145,8 @@ _TO_OUR_SERVER = frozenset({MsgType.REQUEST, MsgType.RENEW, MsgType.RELEASE, Msg
 #: the exchanges whose Reply binds nothing (tested at once: most Replies answer a Renew)
 _REPLY_BINDS_NOTHING = frozenset({MsgType.RELEASE, MsgType.DECLINE, MsgType.CONFIRM,
                                   MsgType.INFORMATION_REQUEST})  # fmt: skip
+#: the exchanges whose RT is capped by what a server may set (SOL_MAX_RT, INF_MAX_RT)
+_OWN_MAX_RT = frozenset({MsgType.SOLICIT, MsgType.INFORMATION_REQUEST})
 _FOR_CLIENTS = frozenset({MsgType.ADVERTISE, MsgType.REPLY})
 _WITH_ORO = frozenset({MsgType.SOLICIT, MsgType.REQUEST, MsgType.RENEW, MsgType.REBIND,
                        MsgType.INFORMATION_REQUEST})  # fmt: skip
@@ -360,9 +366,11 @@ class ClientEngine:
         out: list[Action] = []
         s = self.s
         if name == T1 and s.state == BOUND and not (s.t2_at and now >= s.t2_at):
-            self._goto(out, RENEW, "T1", now)
-            self._ia_opts = self._lease_ias()
-            self._begin(out, MsgType.RENEW, now, deadline=s.t2_at)
+            s.state = RENEW  # _goto(out, RENEW, "T1", now): one event for every client
+            out.append(_RENEW_AT_T1)
+            ias = self._zero_ias  # _lease_ias(), its test inline
+            self._ia_opts = ias if ias is not None else self._lease_ias()
+            self._begin(out, MsgType.RENEW, now, s.t2_at)
         elif name in (TX, RTX):
             self._retransmit(out, now)
         elif (name == T2 and s.state in (BOUND, RENEW)) or (name == T1 and s.state == BOUND):
@@ -424,26 +432,33 @@ class ClientEngine:
             ex.started = now
             if ex.params.mrd and ex.deadline is None:
                 ex.deadline = now + ex.params.mrd
-        msg, fields = self._build(ex, now)
         t = ex.msg_type
+        x = ex.xid
+        built = self._built  # _build's memo of first transmissions, tested inline
+        if (ex.count == 0 and built is not None and built[0] == t and built[1] is self._ia_opts
+                and built[2] is self.s.server):  # fmt: skip
+            msg = _make_message(t, x, built[3])
+            fields = built[4].copy()
+        else:
+            msg, fields = self._build(ex, now)
         mrt = (
-            self.sol_max_rt if t == MsgType.SOLICIT
-            else self.inf_max_rt if t == MsgType.INFORMATION_REQUEST
-            else None
+            None if t not in _OWN_MAX_RT
+            else self.sol_max_rt if t == MsgType.SOLICIT
+            else self.inf_max_rt
         )  # fmt: skip
         ex.rt = rt = ex.next_rt(self.rand, mrt)
-        ex.count += 1
+        ex.count = count = ex.count + 1
         out.append(_make_send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT,
                               self.config.iface, None))  # fmt: skip
-        x = ex.xid
         fields["xid"] = xt = f"{x:06x}"  # as summary() has it
         self._xid_text = (x, xt)  # the Reply's recv event reuses it
-        fields["attempt"] = ex.count
+        fields["attempt"] = count
         fields["rt"] = round(rt, 6)
         out.append(Trace("send", fields))
-        at = now + ex.rt
-        if ex.deadline is not None and ex.deadline < at:
-            at = ex.deadline
+        at = now + rt
+        deadline = ex.deadline
+        if deadline is not None and deadline < at:
+            at = deadline
         out.append(SetTimer(RTX, at))
 
     def _build(self, ex: Exchange, now: float) -> tuple[Message, dict[str, Any]]:
