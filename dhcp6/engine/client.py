@@ -93,7 +93,7 @@ _ALL_DHCP_TEXT = str(ALL_DHCP_RELAY_AGENTS_AND_SERVERS)  # formatting an address
 _ELAPSED_ZERO = ElapsedTime(0)  # every first transmission's (options are immutable values)
 # actions are immutable values too: the cancellations every exchange repeats, made once
 _CANCEL_RETRANSMISSION = (CancelTimer(RTX), CancelTimer(TX))
-_CANCEL_T1_T2 = (CancelTimer(T1), CancelTimer(T2))
+_CANCEL_T1_T2 = _CANCEL_T1, _CANCEL_T2 = (CancelTimer(T1), CancelTimer(T2))
 #: StateChanged actions by (old, new, event, seed, server): every Renew repeats the same
 #: two, and the drivers only read them (their ``extra`` too); made once, for all engines
 _STATE_CHANGES: dict[tuple[str, str, str, str | None, str | None], StateChanged] = {}
@@ -147,6 +147,8 @@ _REPLY_BINDS_NOTHING = frozenset({MsgType.RELEASE, MsgType.DECLINE, MsgType.CONF
                                   MsgType.INFORMATION_REQUEST})  # fmt: skip
 #: the exchanges whose RT is capped by what a server may set (SOL_MAX_RT, INF_MAX_RT)
 _OWN_MAX_RT = frozenset({MsgType.SOLICIT, MsgType.INFORMATION_REQUEST})
+#: the event of the move to BOUND by the exchange a Reply answers (else "Reply")
+_BOUND_BY = {MsgType.SOLICIT: "Reply with Rapid Commit", MsgType.REQUEST: "Reply with leases"}
 _FOR_CLIENTS = frozenset({MsgType.ADVERTISE, MsgType.REPLY})
 _WITH_ORO = frozenset({MsgType.SOLICIT, MsgType.REQUEST, MsgType.RENEW, MsgType.REBIND,
                        MsgType.INFORMATION_REQUEST})  # fmt: skip
@@ -298,6 +300,8 @@ class ClientEngine:
         self._seen: _Seen | None = None  # of the last message received
         # the last T1/T2 armed and their ``timer set`` events (see _arm_timers)
         self._timer_traces: tuple[float, float, Trace, Trace] = (-1, -1, *_NO_TRACES)
+        # the last Reply's move to BOUND: (old state, event, server, its StateChanged)
+        self._bound: tuple[str, str, str, StateChanged] = ("", "", "", _RENEW_AT_T1)  # none
 
     # ------------------------------------------------------------------ views
     @property
@@ -586,25 +590,26 @@ class ClientEngine:
                          dst: IPv6Address | None, iface: str, now: float) -> list[Action]:  # fmt: skip
         """A datagram already decoded (``packet_received`` after ``decode``): a driver
         that delivers one datagram to several engines decodes it once."""
-        out: list[Action] = []
         if msg.__class__ is not Message and isinstance(msg, RelayMessage):
+            out: list[Action] = []
             self._drop(out, "relay message on the client port", msg=msg.name)
             return out
+        t = msg.msg_type
         seen = self._seen
-        if seen is None or seen.options is not msg.options or seen.msg_type != msg.msg_type:
+        if seen is None or seen.options is not msg.options or seen.msg_type != t:
             seen = self._seen = self._see(msg)
             fields = seen.recv  # handed out as it is: later ones copy it (same keys)
         else:
             fields = seen.recv.copy()
         x = msg.transaction_id
-        fields["xid"] = self._xid_text[1] if self._xid_text[0] == x else f"{x:06x}"
+        sent = self._xid_text
+        fields["xid"] = sent[1] if sent[0] == x else f"{x:06x}"
         peer = self._peer
         if peer[0] is not src:  # the same server's address again, most of the time
             peer = self._peer = (src, address_text(src))
         fields["peer"] = peer[1]
         fields["iface"] = iface
-        out.append(Trace("recv", fields))
-        t = msg.msg_type
+        out = [Trace("recv", fields)]
         if t == MsgType.RECONFIGURE:
             self._reconfigure(out, msg, dst, now)
             return out
@@ -791,14 +796,21 @@ class ClientEngine:
         # Request, Renew, Rebind, or Solicit with Rapid Commit (§18.2.10.1)
         out += _CANCEL_RETRANSMISSION  # _cancel_exchange: there is one
         self.exchange = None
-        self.s.server = seen.server  # not None: _invalid checked it
-        server = self._server_hex()
-        if seen.grants is not None:  # the same IAs as a Reply taken before: grants only
-            self._take_all(out, seen, t, server, now)
+        s = self.s
+        s.server = duid = seen.server  # not None: _invalid checked it
+        text = self._server_text  # _server_hex(), its test inline
+        server = text[1] if text[0] is duid else self._server_hex()
+        grants = seen.grants
+        if grants is not None:  # the same IAs as a Reply taken before: grants only
+            # what _apply_ias does for them, without working them out again
+            word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
+            for g in grants:
+                self._take(out, g, word, server, now)
+            self._t1, self._t2 = seen.t1, seen.t2
             nobinding = False
         else:
             nobinding = self._apply_ias(out, msg, seen, t, server, now)
-        self.s.dns_servers, self.s.domain_list = seen.dns, seen.domains  # _options
+        s.dns_servers, s.domain_list = seen.dns, seen.domains  # _options
         if nobinding and t in (MsgType.RENEW, MsgType.REBIND):
             ias = self._lease_ias()
             have = {(type(o), o.iaid) for o in ias}  # type: ignore[attr-defined]
@@ -808,17 +820,21 @@ class ClientEngine:
             self._goto(out, REQUEST, "Reply with NoBinding", now)
             self._begin(out, MsgType.REQUEST, now)
             return
-        if not self.s.leases:
+        if not s.leases:
             if t in (MsgType.RENEW, MsgType.REBIND):
                 self._restart_discovery(out, now, "Reply removed every lease")
             else:
                 self._restart_discovery(out, now, "Reply without leases")
             return
-        if t == MsgType.SOLICIT:
-            event = "Reply with Rapid Commit"
+        event = _BOUND_BY.get(t, "Reply")
+        old = s.state
+        last = self._bound  # the same move as the last Reply's (every renewal's): as _goto
+        if last[0] is old and last[1] is event and last[2] is server:
+            s.state = BOUND
+            out.append(last[3])
         else:
-            event = "Reply with leases" if t == MsgType.REQUEST else "Reply"
-        self._goto(out, BOUND, event, now, server=server)
+            self._goto(out, BOUND, event, now, server=server)
+            self._bound = (old, event, server, out[-1])  # _goto's StateChanged
         self._arm_timers(out, now)
 
     def _reply_binding_nothing(
@@ -856,7 +872,7 @@ class ClientEngine:
         """Bind, extend or remove leases from the Reply's IAs; True if any IA had NoBinding.
 
         A Reply that only grants (see _Seen) leaves its grants in ``seen``: when the same
-        options come again, _take_all does what this does, without working them out."""
+        options come again, _reply does what this does, without working them out."""
         nobinding = False
         only_grants = True  # nothing but grants taken (no status but Success, no drop)
         word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
@@ -925,13 +941,6 @@ class ClientEngine:
         if only_grants:
             seen.grants, seen.t1, seen.t2 = tuple(grants), self._t1, self._t2
         return nobinding
-
-    def _take_all(self, out: list[Action], seen: _Seen, t: int, server: str, now: float) -> None:
-        """_apply_ias for a Reply whose IAs only grant, from what it worked out before."""
-        word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
-        for g in seen.grants:  # type: ignore[union-attr]
-            self._take(out, g, word, server, now)
-        self._t1, self._t2 = seen.t1, seen.t2
 
     def _grant(self, kind: str, iaid: int, addr: IPv6Address, plen: int, pref: int,
                valid: int, t1: int, t2: int, key: str) -> _Grant:  # fmt: skip
@@ -1004,11 +1013,17 @@ class ClientEngine:
                 t2 = INFINITY if pref == INFINITY else max(1, pref * 4 // 5)
         if t2 < t1:
             t1 = t2  # a T1 chosen by the client never exceeds the server's T2
-        out += _CANCEL_T1_T2
         traces = self._timer_traces
         if traces[0] is not t1 or traces[1] is not t2:  # not the same ints as the last time
             traces = self._timer_traces = (t1, t2, _timer_set(T1, t1), _timer_set(T2, t2))
         s = self.s
+        if t1 != INFINITY and t2 != INFINITY:  # (every lease's case) the actions at once
+            s.t1_at = at1 = now + t1
+            s.t2_at = at2 = now + t2
+            out += (_CANCEL_T1, _CANCEL_T2, SetTimer(T1, at1), traces[2], SetTimer(T2, at2),
+                    traces[3])  # fmt: skip
+            return
+        out += _CANCEL_T1_T2
         if t1 == INFINITY:
             s.t1_at = None
         else:
