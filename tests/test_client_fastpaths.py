@@ -102,3 +102,21 @@ def test_configs_of_lists_still_work() -> None:
     sends = [x for x in a.timer_fired("tx", 1.0) if type(x).__name__ == "Send"]
     want = [x for x in b.timer_fired("tx", 1.0) if type(x).__name__ == "Send"]
     assert [s.message for s in sends] == [s.message for s in want]
+
+
+def test_new_exchange_is_the_constructors() -> None:
+    """new_exchange stores every field the constructor does (the defaults included)."""
+    import dataclasses
+
+    from dhcp6.constants import RETRANSMISSION
+    from dhcp6.engine.retransmit import Exchange, new_exchange
+
+    for t, params in RETRANSMISSION.items():
+        for deadline, positive in ((None, True), (12.5, False)):
+            a = new_exchange(t, 0xABCDEF, params, deadline, positive)
+            b = Exchange(t, 0xABCDEF, params, deadline, first_rt_positive=positive)
+            assert type(a) is Exchange and a == b
+            values = [(type(getattr(x, f.name)), getattr(x, f.name))
+                      for x in (a, b) for f in dataclasses.fields(b)]  # fmt: skip
+            assert values[: len(values) // 2] == values[len(values) // 2 :]
+            assert set(Exchange.__slots__) == {f.name for f in dataclasses.fields(b)}

@@ -60,3 +60,23 @@ class Exchange:
         if self.params.mrc and self.count >= self.params.mrc:
             return True
         return self.deadline is not None and now >= self.deadline
+
+
+_new = object.__new__
+
+
+def new_exchange(msg_type: int, xid: int, params: Retransmission, deadline: float | None,
+                 first_rt_positive: bool) -> Exchange:  # fmt: skip
+    """``Exchange(msg_type, xid, params, deadline, first_rt_positive=…)``, its fields stored
+    without the type call and ``__init__`` frame (a client starts an exchange per renewal;
+    tests/test_client_fastpaths.py checks it against the constructor)."""
+    ex = _new(Exchange)
+    ex.msg_type = msg_type
+    ex.xid = xid
+    ex.params = params
+    ex.deadline = deadline
+    ex.started = None
+    ex.count = 0
+    ex.rt = 0.0
+    ex.first_rt_positive = first_rt_positive
+    return ex
