@@ -962,13 +962,21 @@ class ClientEngine:
         leases = self.s.leases
         key = g.key
         old = leases.get(key)
+        valid = g.valid
         if old is None:
             word = "bound"
             self._zero_ias = None  # a lease more
-        elif old.iaid != g.iaid:
-            self._zero_ias = None
-        valid = g.valid
-        leases[key] = ClientLease(g.kind, g.iaid, g.address, g.prefixlen, g.preferred, valid, now)
+            leases[key] = ClientLease(g.kind, g.iaid, g.address, g.prefixlen, g.preferred, valid,
+                                      now)  # fmt: skip
+        else:
+            # the lease held (its key: the same kind, address and length), renewed: set anew
+            # in place, cheaper than a new ClientLease (s.leases alone holds the leases)
+            if old.iaid != g.iaid:
+                self._zero_ias = None
+                old.iaid = g.iaid
+            old.preferred = g.preferred
+            old.valid = valid
+            old.since = now
         acts = g.acts.get(word)
         if acts is None:
             label = "address" if g.kind == "na" else "prefix"
