@@ -149,7 +149,11 @@ _REPLY_BINDS_NOTHING = frozenset({MsgType.RELEASE, MsgType.DECLINE, MsgType.CONF
 _OWN_MAX_RT = frozenset({MsgType.SOLICIT, MsgType.INFORMATION_REQUEST})
 #: the event of the move to BOUND by the exchange a Reply answers (else "Reply")
 _BOUND_BY = {MsgType.SOLICIT: "Reply with Rapid Commit", MsgType.REQUEST: "Reply with leases"}
-_FOR_CLIENTS = frozenset({MsgType.ADVERTISE, MsgType.REPLY})
+#: the types of received messages as plain ints, as decode gives them: == with an int
+#: (and a set's lookup) is quicker than with an IntEnum member, and means the same
+_ADVERTISE_INT, _REPLY_INT = int(MsgType.ADVERTISE), int(MsgType.REPLY)
+_RECONFIGURE_INT = int(MsgType.RECONFIGURE)
+_FOR_CLIENTS = frozenset({_ADVERTISE_INT, _REPLY_INT})
 _WITH_ORO = frozenset({MsgType.SOLICIT, MsgType.REQUEST, MsgType.RENEW, MsgType.REBIND,
                        MsgType.INFORMATION_REQUEST})  # fmt: skip
 
@@ -301,8 +305,8 @@ class ClientEngine:
         self._seen: _Seen | None = None  # of the last message received
         # the last T1/T2 armed and their ``timer set`` events (see _arm_timers)
         self._timer_traces: tuple[float, float, Trace, Trace] = (-1, -1, *_NO_TRACES)
-        # the last Reply's move to BOUND: (old state, event, server, its StateChanged)
-        self._bound: tuple[str, str, str, StateChanged] = ("", "", "", _RENEW_AT_T1)  # none
+        # the last Reply's move to BOUND: (old state, exchange type, server, its StateChanged)
+        self._bound: tuple[str, int, str, StateChanged] = ("", 0, "", _RENEW_AT_T1)  # none
 
     # ------------------------------------------------------------------ views
     @property
@@ -368,15 +372,16 @@ class ClientEngine:
 
     # ------------------------------------------------------------------ timers
     def timer_fired(self, name: str, now: float) -> list[Action]:
-        out: list[Action] = []
         s = self.s
         if name == T1 and s.state == BOUND and not (s.t2_at and now >= s.t2_at):
             s.state = RENEW  # _goto(out, RENEW, "T1", now): one event for every client
-            out.append(_RENEW_AT_T1)
+            out: list[Action] = [_RENEW_AT_T1]
             ias = self._zero_ias  # _lease_ias(), its test inline
             self._ia_opts = ias if ias is not None else self._lease_ias()
             self._begin(out, MsgType.RENEW, now, s.t2_at)
-        elif name in (TX, RTX):
+            return out
+        out = []
+        if name in (TX, RTX):
             self._retransmit(out, now)
         elif (name == T2 and s.state in (BOUND, RENEW)) or (name == T1 and s.state == BOUND):
             # T2 (or a T1 that fires when T2 is already due: T1 = T2) → Rebind
@@ -439,8 +444,8 @@ class ClientEngine:
         t = ex.msg_type
         x = ex.xid
         built = self._built  # _build's memo of first transmissions, tested inline
-        if (ex.count == 0 and built is not None and built[0] == t and built[1] is self._ia_opts
-                and built[2] is self.s.server):  # fmt: skip
+        if (ex.count == 0 and built is not None and built[0] is t and built[1] is self._ia_opts
+                and built[2] is self.s.server):  # fmt: skip (else _build, which tests with ==)
             msg = _make_message(t, x, built[3])
             fields = built[4].copy()
         else:
@@ -610,16 +615,16 @@ class ClientEngine:
         fields["peer"] = peer[1]
         fields["iface"] = iface
         out = [Trace("recv", fields)]
-        if t == MsgType.RECONFIGURE:
+        if t == _RECONFIGURE_INT:
             self._reconfigure(out, msg, dst, now)
             return out
         reason = self._invalid(msg, seen)
         if reason:
             self._drop(out, reason, msg=msg.name)
             return out
-        if t == MsgType.REPLY:
+        if t == _REPLY_INT:
             self._reply(out, msg, seen, now)
-        elif t == MsgType.ADVERTISE:
+        elif t == _ADVERTISE_INT:
             self._advertise(out, msg, seen, now)
         else:  # Reconfigure (answered only with Reconfigure Accept: relay+reconfigure issue)
             self._drop(out, f"{msg.name} not handled in state {self.state}", msg=msg.name)
@@ -656,7 +661,7 @@ class ClientEngine:
             return "transaction id matches no exchange in progress"
         if seen.ids is not None:
             return seen.ids
-        if t == MsgType.ADVERTISE:
+        if t == _ADVERTISE_INT:
             if ex.msg_type != MsgType.SOLICIT:
                 return f"Advertise while in {self.state}"
         elif ex.msg_type == MsgType.SOLICIT:  # a Reply to a Solicit
@@ -826,15 +831,14 @@ class ClientEngine:
             else:
                 self._restart_discovery(out, now, "Reply without leases")
             return
-        event = _BOUND_BY.get(t, "Reply")
         old = s.state
         last = self._bound  # the same move as the last Reply's (every renewal's): as _goto
-        if last[0] is old and last[1] is event and last[2] is server:
+        if last[0] is old and last[1] is t and last[2] is server:
             s.state = BOUND
             out.append(last[3])
-        else:
-            self._goto(out, BOUND, event, now, server=server)
-            self._bound = (old, event, server, out[-1])  # _goto's StateChanged
+        else:  # (its event follows from the exchange's type t)
+            self._goto(out, BOUND, _BOUND_BY.get(t, "Reply"), now, server=server)
+            self._bound = (old, t, server, out[-1])  # _goto's StateChanged
         self._arm_timers(out, now)
 
     def _reply_binding_nothing(
