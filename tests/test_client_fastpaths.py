@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from ipaddress import IPv6Address
 
+from dhcp6.constants import RETRANSMISSION, OptionCode
 from dhcp6.constants import MessageType as M
-from dhcp6.constants import OptionCode
-from dhcp6.engine.client import ClientConfig, ClientEngine
+from dhcp6.engine.actions import StateChanged
+from dhcp6.engine.client import ClientConfig, ClientEngine, ClientLease
+from dhcp6.engine.client_table import BOUND, RENEW, SEED
+from dhcp6.engine.retransmit import Exchange, new_exchange
 from dhcp6.wire import (
     ClientId,
     DuidLL,
@@ -22,6 +26,8 @@ from dhcp6.wire import (
     SolMaxRt,
     decode,
 )
+
+from .client_sim import Sim
 
 A = IPv6Address
 CLIENT = DuidLL(1, b"\x02\x00\x00\x00\x00\x01")
@@ -106,11 +112,6 @@ def test_configs_of_lists_still_work() -> None:
 
 def test_new_exchange_is_the_constructors() -> None:
     """new_exchange stores every field the constructor does (the defaults included)."""
-    import dataclasses
-
-    from dhcp6.constants import RETRANSMISSION
-    from dhcp6.engine.retransmit import Exchange, new_exchange
-
     for t, params in RETRANSMISSION.items():
         for deadline, positive in ((None, True), (12.5, False)):
             a = new_exchange(t, 0xABCDEF, params, deadline, positive)
@@ -120,3 +121,21 @@ def test_new_exchange_is_the_constructors() -> None:
                       for x in (a, b) for f in dataclasses.fields(b)]  # fmt: skip
             assert values[: len(values) // 2] == values[len(values) // 2 :]
             assert set(Exchange.__slots__) == {f.name for f in dataclasses.fields(b)}
+
+
+def test_renewals_keep_leases_and_events_as_made_afresh() -> None:
+    """A renewed lease (updated in place) holds what a new ClientLease would, from the
+    Reply's time; each Reply's move to BOUND (remembered) equals what _goto makes."""
+    sim = Sim(ClientConfig(ia_na=1, ia_pd=1)).start()
+    sim.run(260)  # T1 = 50: a handful of renewals
+    renewed = [t for t, old, new, _ in sim.states if (old, new) == (RENEW, BOUND)]
+    assert len(renewed) >= 4
+    server = sim.client.s.server.hex()  # type: ignore[union-attr]
+    moves = [a for _, a in sim.actions if isinstance(a, StateChanged) and a.old == RENEW]
+    assert all(a == StateChanged(RENEW, BOUND, SEED[BOUND], "Reply", {"server": server})
+               for a in moves if a.new == BOUND)  # fmt: skip
+    leases = sim.client.s.leases
+    assert len(leases) == 2
+    for key, x in leases.items():
+        assert key == x.key and x.since == renewed[-1]
+        assert x == ClientLease(x.kind, x.iaid, x.address, x.prefixlen, 100, 200, renewed[-1])
