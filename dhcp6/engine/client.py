@@ -99,7 +99,8 @@ _CANCEL_T1_T2 = _CANCEL_T1, _CANCEL_T2 = (CancelTimer(T1), CancelTimer(T2))
 _STATE_CHANGES: dict[tuple[str, str, str, str | None, str | None], StateChanged] = {}
 #: the one every renewal starts with (what _goto makes of it)
 _RENEW_AT_T1 = _STATE_CHANGES[(BOUND, RENEW, "T1", None, None)] = StateChanged(
-    BOUND, RENEW, SEED[RENEW], "T1", {})
+    BOUND, RENEW, SEED[RENEW], "T1", {}
+)
 assert (BOUND, RENEW) in ALLOWED
 #: the ``timer set`` trace events of T1/T2 by (name, after, type of after): the same few
 #: values for every client of a server (the type too: 1800 and 1800.0 trace differently)
@@ -443,9 +444,11 @@ class ClientEngine:
                 ex.deadline = now + ex.params.mrd
         t = ex.msg_type
         x = ex.xid
-        built = self._built  # _build's memo of first transmissions, tested inline
+        # _build's memo of first transmissions, tested inline (by identity: else _build,
+        # which tests with ==)
+        built = self._built
         if (ex.count == 0 and built is not None and built[0] is t and built[1] is self._ia_opts
-                and built[2] is self.s.server):  # fmt: skip (else _build, which tests with ==)
+                and built[2] is self.s.server):  # fmt: skip
             msg = _make_message(t, x, built[3])
             fields = built[4].copy()
         else:
@@ -808,7 +811,9 @@ class ClientEngine:
         grants = seen.grants
         if grants is not None:  # the same IAs as a Reply taken before: grants only
             # what _apply_ias does for them, without working them out again
-            word = "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
+            word = (
+                "renewed" if t == MsgType.RENEW else "rebound" if t == MsgType.REBIND else "bound"
+            )
             for g in grants:
                 self._take(out, g, word, server, now)
             self._t1, self._t2 = seen.t1, seen.t2
