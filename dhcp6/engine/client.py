@@ -121,6 +121,8 @@ _SERVERID = OptionCode.SERVERID
 # Message(…) and Send(…) built as the server engine builds its messages (every field given)
 _make_message = maker(Message)
 _make_send = maker(Send)
+_make_set_timer = maker(SetTimer)  # SetTimer(…), cheaper: ~4 per renewal
+_make_trace = maker(Trace)  # Trace(…), cheaper: the send and recv lines
 
 
 class MsgType:
@@ -466,12 +468,12 @@ class ClientEngine:
         self._xid_text = (x, xt)  # the Reply's recv event reuses it
         fields["attempt"] = count
         fields["rt"] = round(rt, 6)
-        out.append(Trace("send", fields))
+        out.append(_make_trace("send", fields))
         at = now + rt
         deadline = ex.deadline
         if deadline is not None and deadline < at:
             at = deadline
-        out.append(SetTimer(RTX, at))
+        out.append(_make_set_timer(RTX, at))
 
     def _build(self, ex: Exchange, now: float) -> tuple[Message, dict[str, Any]]:
         """The message to send, and a new dict of its ``send`` event's fields (``xid``,
@@ -617,7 +619,7 @@ class ClientEngine:
             peer = self._peer = (src, address_text(src))
         fields["peer"] = peer[1]
         fields["iface"] = iface
-        out = [Trace("recv", fields)]
+        out = [_make_trace("recv", fields)]
         if t == _RECONFIGURE_INT:
             self._reconfigure(out, msg, dst, now)
             return out
@@ -996,7 +998,7 @@ class ClientEngine:
                 "server": server, "iaid": g.iaid}))  # fmt: skip
         out += acts
         if valid != INFINITY:
-            out.append(SetTimer(g.timer, now + valid))
+            out.append(_make_set_timer(g.timer, now + valid))
 
     def _forget(self, out: list[Action], x: ClientLease, action: str) -> None:
         self.s.leases.pop(x.key, None)
@@ -1037,8 +1039,8 @@ class ClientEngine:
         if t1 != INFINITY and t2 != INFINITY:  # (every lease's case) the actions at once
             s.t1_at = at1 = now + t1
             s.t2_at = at2 = now + t2
-            out += (_CANCEL_T1, _CANCEL_T2, SetTimer(T1, at1), traces[2], SetTimer(T2, at2),
-                    traces[3])  # fmt: skip
+            out += (_CANCEL_T1, _CANCEL_T2, _make_set_timer(T1, at1), traces[2],
+                    _make_set_timer(T2, at2), traces[3])  # fmt: skip
             return
         out += _CANCEL_T1_T2
         if t1 == INFINITY:
