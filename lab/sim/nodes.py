@@ -221,14 +221,14 @@ class SimNode:
         if tr.inline:
             if tr.now != tr._t:
                 tr._stamp()
-            buf, lead, tsc, ts = tr._buf, tr._lead, tr._ts_comma, tr._ts
+            buf, lead, tsc = tr._buf, tr._lead, tr._ts_comma
             if fired is not None:  # its fields are never empty
                 body = fired._json
                 if body is None:
                     body = trace_body(fired)
                 buf += (lead, heads.get("timer") or tr.head(name, "timer"), tsc, body)
         else:  # (lines go per node, or to listeners: each through emit_trace)
-            buf = lead = tsc = ts = None
+            buf = lead = tsc = None
             if fired is not None:
                 tr.emit_trace(name, fired)
         for a in actions:
@@ -281,7 +281,7 @@ class SimNode:
             if body:
                 buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), tsc, body)
             else:
-                buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), ts, body)
+                buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), tr._ts_close(), body)
         if buf is not None and len(buf) >= FLUSH_PARTS:
             tr.flush_lines()
         if self.status == "stopping":

@@ -82,11 +82,10 @@ class SimTrace:
         self._lines = 0  # lines not in _buf (see lines)
         self.now = 0.0  # virtual seconds; the simulator sets it before each event
         # A line is {"t":T,"node":N,"event":K,"pt":T,FIELDS}: built from parts made once
-        # per clock value (_lead, _ts, _ts_comma) and once per node and kind (_heads), and
+        # per clock value (_lead, _ts_comma) and once per node and kind (_heads), and
         # the fields by orjson (its "{" dropped, a newline appended); the parts are joined
         # once per flush.
         self._t = 0.0  # the time the parts below were made for
-        self._ts = b"0.0}\n"  # the time closing a line without fields
         self._ts_comma = b"0.0,"
         self._lead = b'{"t":0.0'
         self._heads: dict[str, dict[str, bytes]] = {}  # node → kind → b',"node":…,"pt":'
@@ -162,7 +161,7 @@ class SimTrace:
                 buf += (self._lead, head, self._ts_comma,
                         _dumps(fields, default=str, option=_FIELDS)[1:])  # fmt: skip
             else:
-                buf += (self._lead, head, self._ts, b"")
+                buf += (self._lead, head, self._ts_close(), b"")
             if len(buf) >= FLUSH_PARTS:
                 self._flush_buf()
         else:
@@ -202,7 +201,7 @@ class SimTrace:
             if body:
                 buf += (self._lead, head, self._ts_comma, body)
             else:
-                buf += (self._lead, head, self._ts, body)
+                buf += (self._lead, head, self._ts_close(), body)
             if len(buf) >= FLUSH_PARTS:
                 self._flush_buf()
         else:
@@ -229,7 +228,7 @@ class SimTrace:
             return None
         if self.now != self._t:
             self._stamp()
-        return self._buf, self._lead, self._ts_comma, self._ts
+        return self._buf, self._lead, self._ts_comma, self._ts_close()
 
     def flush_lines(self) -> None:
         """Write the queued lines (see line_parts)."""
@@ -250,7 +249,11 @@ class SimTrace:
                 ts += b"0"
         else:
             ts = time_text(t)
-        self._lead, self._ts, self._ts_comma = b'{"t":' + ts, ts + b"}\n", ts + b","
+        self._lead, self._ts_comma = b'{"t":' + ts, ts + b","
+
+    def _ts_close(self) -> bytes:
+        """The time closing a line without fields (rare: made when needed, from _ts_comma)."""
+        return self._ts_comma[:-1] + b"}\n"
 
     def _node_line(self, node: str, kind: str, body: bytes) -> None:
         """A line for ``traces/NODE.jsonl``: ``body`` is the fields' JSON without its "{"
@@ -260,7 +263,7 @@ class SimTrace:
             self._stamp()
         head = self.head(node, kind)
         self._per_node.setdefault(node, []).append(
-            self._lead + head + (self._ts_comma + body if body else self._ts)
+            self._lead + head + (self._ts_comma + body if body else self._ts_close())
         )
         if self._lines % _FLUSH_DIR_LINES == 0:
             self._flush_dir()
