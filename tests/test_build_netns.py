@@ -28,7 +28,7 @@ from dhcp6.io.netns import run_in_netns
 from lab.build import BuildError, BuiltLab, build, clean, kernel, list_labs, teardown
 from lab.build import builder as builder_mod
 from lab.build.rtnl import Rtnl
-from lab.build.state import record_pid
+from lab.build.state import JOURNAL, read_journal, record_pid
 from lab.model import Endpoint, Interface, Link, Node, Route, Topology
 
 pytestmark = [
@@ -410,6 +410,34 @@ _CHILD = textwrap.dedent(
     build(lan_topology(n), name, run_root=run_root, progress=progress)
     """
 )
+
+
+def test_a_name_someone_else_reserves_mid_build_is_never_ours(run_root: Path) -> None:
+    """The journal lists a name before its O_EXCL reservation (a kill in between leaves
+    nothing unlisted); when the reservation fails, the name is retracted, so neither the
+    rollback nor a later clean removes what someone else holds there."""
+    name = lab_name("rs")
+    taken = NETNS / f"{name}-n1"  # someone else's bare reservation (as `ip netns add` makes)
+
+    def progress(done: int, total: int) -> None:
+        if done == 1 and not taken.exists():
+            os.close(os.open(taken, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+
+    try:
+        with pytest.raises(BuildError, match="appeared while the lab was being built"):
+            build(lan_topology(3), name, run_root=run_root, progress=progress)
+        assert taken.exists() and taken.stat().st_size == 0  # left alone by the rollback
+        assert lab_namespaces(name) == [f"{name}-n1"]
+        assert not (run_root / name).exists()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            taken.unlink()
+    assert lab_namespaces(name) == []
+
+
+def test_journal_retraction_drops_the_name(tmp_path: Path) -> None:
+    (tmp_path / JOURNAL).write_text("a-n0 1 2\na-n1 1 3\na-n1 - -\na-n2 1 4\n")
+    assert read_journal(tmp_path) == {"a-n0": (1, 2), "a-n2": (1, 4)}
 
 
 def test_kill_9_mid_build_then_clean(labs, run_root: Path, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ How a build runs (one worker thread; the caller waits for it):
 4. One namespace per node (``<lab>-<node>``), in the topology's order. For each, the
    worker thread ``unshare(CLONE_NEWNET)``s into a fresh anonymous namespace, writes the
    sysctls (DAD off by default, forwarding on routers), opens its rtnetlink and AF_INET6
-   sockets *there*, stats the namespace's nsfs identity, reserves ``/run/netns/<name>``
-   with O_EXCL, appends "name dev ino" to the journal and only then bind-mounts the
+   sockets *there*, stats the namespace's nsfs identity, appends "name dev ino" to the
+   journal, reserves ``/run/netns/<name>`` with O_EXCL and only then bind-mounts the
    namespace on its name. The node's interfaces are made from its socket in one batch:
    for a LAN port, one RTM_NEWLINK creates the veth with the bridge end directly in the
    LAN namespace (explicit ifindex, master br0, up) and the node end here (explicit
@@ -419,20 +419,28 @@ class _Builder:
             ) from None
         ns = _Ns(name, ident, rt, udp)
         path = os.path.join(kernel.NETNS_RUN_DIR, name)
+        # Journaled before the name is reserved, and so before the namespace gets it: a
+        # crash at any point leaves nothing unlisted (killed before the reservation, the
+        # name is listed but absent, which clean skips; a reservation without its
+        # namespace is an empty file, which clean removes as the lab's own).
         try:
-            os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0))
-        except FileExistsError:
-            ns.close()
-            raise BuildError(
-                f"{what}: namespace {name} appeared while the lab was being built "
-                "(someone else made it); pick another lab name"
-            ) from None
+            self.state.record_namespace(name, ident)
         except OSError as exc:
             ns.close()
+            raise BuildError(f"{what}: cannot write the lab's journal: {exc.strerror}") from None
+        try:
+            os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0))
+        except OSError as exc:
+            ns.close()
+            with contextlib.suppress(OSError):  # not reserved: what is there is not ours
+                self.state.retract_namespace(name)
+            if isinstance(exc, FileExistsError):
+                raise BuildError(
+                    f"{what}: namespace {name} appeared while the lab was being built "
+                    "(someone else made it); pick another lab name"
+                ) from None
             raise BuildError(f"{what}: cannot create {path}: {exc.strerror}") from None
         try:
-            # Journaled before the namespace gets its name: a crash can't leave it unlisted.
-            self.state.record_namespace(name, ident)
             kernel.bind_thread_netns(path)
         except BaseException as exc:
             ns.close()

@@ -125,6 +125,12 @@ class LabState:
         assert self._journal_fd is not None
         os.write(self._journal_fd, f"{name} {ident[0]} {ident[1]}\n".encode())
 
+    def retract_namespace(self, name: str) -> None:
+        """Append "NAME - -": the name recorded last was not reserved by this lab (someone
+        else holds it), so nothing may ever remove it on the lab's behalf."""
+        assert self._journal_fd is not None
+        os.write(self._journal_fd, f"{name} - -\n".encode())
+
     def mark_built(self, lab_json: dict[str, Any]) -> None:
         _write_json_atomic(self.run_dir / LAB_JSON, lab_json)
         self.owner = {**self.owner, "state": "built"}
@@ -178,7 +184,8 @@ def owner_alive(owner: dict[str, Any] | None) -> bool:
 
 
 def read_journal(run_dir: Path) -> dict[str, tuple[int, int]]:
-    """Namespace name → (dev, ino) as recorded; a torn last line is skipped."""
+    """Namespace name → (dev, ino) as recorded (a retracted name dropped); a torn last
+    line is skipped."""
     out: dict[str, tuple[int, int]] = {}
     try:
         text = (run_dir / JOURNAL).read_text()
@@ -187,6 +194,9 @@ def read_journal(run_dir: Path) -> dict[str, tuple[int, int]]:
     for line in text.splitlines():
         parts = line.split()
         if len(parts) != 3:
+            continue
+        if parts[1:] == ["-", "-"]:  # retract_namespace
+            out.pop(parts[0], None)
             continue
         try:
             out[parts[0]] = (int(parts[1]), int(parts[2]))
