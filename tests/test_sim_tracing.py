@@ -124,7 +124,7 @@ def test_emit_trace_serializes_a_trace_action_once_and_writes_what_emit_does():
 
 @pytest.mark.parametrize("name", ["delayed-relay", "restart.yaml", "reconfigure.yaml"])
 def test_the_drivers_inline_lines_are_what_emit_trace_writes(name, tmp_path):
-    """SimNode.run queues its lines itself (SimTrace.line_parts); with events kept it
+    """SimNode.run queues its lines itself (SimTrace.inline, see SimTrace._modes); with events kept it
     goes through emit_trace, and a directory sink takes per-node lines: all the same."""
     def run(trace: SimTrace) -> None:
         topo = (load_topology_text(_delayed_relay(), "delayed-relay.yaml") if name == "delayed-relay"

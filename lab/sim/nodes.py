@@ -209,9 +209,8 @@ class SimNode:
         """Carry out an engine's actions in order (dhcp6.io.host.EngineHost.flush);
         ``fired``: the ``timer fired`` line that comes first.
 
-        The trace lines are queued here, inline (SimTrace.line_parts, also inline), when
-        the trace queues them: a renewal writes 17 lines, and a call per line cost more
-        than the line. All are at one clock value."""
+        The trace lines are queued here, inline, when the trace queues them (SimTrace's
+        ``inline``, see SimTrace._modes). All are at one clock value."""
         sim = self.sim
         tr = sim.trace
         name = self.name

@@ -116,12 +116,20 @@ class SimTrace:
             self._text = isinstance(sink, io.TextIOBase)
         self._into_file = self._out is not None  # else lines go per node (or nowhere)
         self._dicts = keep  # listeners added later switch this on
-        self.inline = False  # line_parts() would not be None (_modes)
+        self.inline = False  # lines are queued as parts in _buf (_modes)
         self._modes()
 
     def _modes(self) -> None:
-        """``inline``: whether lines are queued in _buf as parts (line_parts): one test for
-        SimNode.run, which reads the parts itself."""
+        """``inline``: whether lines are queued in _buf as parts, one test for a caller
+        that queues a batch of lines at the current time itself (SimNode.run: a renewal
+        writes 17 lines, and an :meth:`emit_trace` call per line costs more than the
+        line). Such a caller calls _stamp() when ``now != _t``, then extends _buf with
+        ``(_lead, head, _ts_comma, body)`` per line (``_ts_close()`` in place of
+        ``_ts_comma`` for a line without fields, ``body`` b""): ``head`` from
+        :meth:`heads_of` (or :meth:`head` when missing there), ``body`` the Trace's kept
+        JSON or :func:`trace_body`. Four parts a line (:attr:`lines` counts them); once
+        _buf holds FLUSH_PARTS, it calls :meth:`flush_lines`. Not inline (per-node files,
+        kept or listened-to events, no sink): :meth:`emit_trace` per line."""
         self.inline = self._into_file and not self._dicts
 
     def write_lab(self, lab: dict[str, Any]) -> None:
@@ -174,7 +182,7 @@ class SimTrace:
 
     def heads_of(self, node: str) -> dict[str, bytes]:
         """``node``'s part of the line heads (kind → bytes), for a caller that queues
-        lines itself (line_parts) to keep: one lookup fewer per line."""
+        lines itself (see _modes) to keep: one lookup fewer per line."""
         return self._heads.setdefault(node, {})
 
     def emit_trace(self, node: str, a: Trace) -> None:
@@ -213,25 +221,8 @@ class SimTrace:
         if self._dicts:
             self._event(node, a.kind, a.fields)
 
-    def line_parts(self) -> tuple[list[bytes], bytes, bytes, bytes] | None:
-        """For a caller that writes a batch of lines at the current time itself
-        (SimNode.run, inline — :meth:`emit_trace` per line costs a call): the buffer to
-        extend with ``(lead, head, ts_comma, body)`` per line — ``(lead, head, ts, b"")``
-        for one without fields — and the time parts ``lead, ts_comma, ts``; ``head`` from
-        :meth:`heads_of` (or :meth:`head` when missing there), ``body`` the Trace's
-        cached JSON or :func:`trace_body`. Four parts a line: :attr:`lines` counts them.
-        Once the buffer holds FLUSH_PARTS, the caller calls :meth:`flush_lines`. None:
-        lines are not queued here (per-node files, kept or listened-to events, no sink)
-        — use :meth:`emit_trace`. Other emits may run in between: they extend the same
-        buffer."""
-        if not self.inline:
-            return None
-        if self.now != self._t:
-            self._stamp()
-        return self._buf, self._lead, self._ts_comma, self._ts_close()
-
     def flush_lines(self) -> None:
-        """Write the queued lines (see line_parts)."""
+        """Write the queued lines (see _modes)."""
         self._flush_buf()
 
     def head(self, node: str, kind: str) -> bytes:
@@ -309,7 +300,7 @@ class SimTrace:
         if buf and self._out is not None:
             data = b"".join(buf)
             self._out.write(data.decode() if self._text else data)
-        buf.clear()  # in place: a line_parts() caller may hold it
+        buf.clear()  # in place: a caller queuing lines itself may hold it
 
     def _flush_dir(self) -> None:
         assert self._dir is not None and self._per_node is not None
