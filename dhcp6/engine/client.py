@@ -52,7 +52,7 @@ from ..wire import (
     decode,
 )
 from ..wire._fast import maker
-from ..wire.describe import address_text, summary
+from ..wire.describe import address_text, summary, xid_text
 from . import rkap
 from .actions import (
     Action,
@@ -303,7 +303,6 @@ class ClientEngine:
         self._zero_ias: tuple[Option, ...] | None = None  # every lease's IA, lifetimes 0
         self._built: tuple[int, Sequence[Option], Duid | None, tuple[Option, ...],
                            dict[str, Any]] | None = None  # fmt: skip
-        self._xid_text: tuple[int, str] = (-1, "")  # the last transaction id sent, as text
         self._peer: tuple[IPv6Address | None, str] = (None, "")  # the last sender, as text
         self._seen: _Seen | None = None  # of the last message received
         # the last T1/T2 armed and their ``timer set`` events (see _arm_timers)
@@ -464,8 +463,7 @@ class ClientEngine:
         ex.count = count = ex.count + 1
         out.append(_make_send(msg, ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT,
                               self.config.iface, None))  # fmt: skip
-        fields["xid"] = xt = "%06x" % x  # noqa: UP031 - as summary() has it, cheaper than f"{x:06x}"
-        self._xid_text = (x, xt)  # the Reply's recv event reuses it
+        fields["xid"] = xid_text(x)  # as summary() has it (the Reply's recv reuses it)
         fields["attempt"] = count
         fields["rt"] = round(rt, 6)
         out.append(_make_trace("send", fields))
@@ -611,9 +609,7 @@ class ClientEngine:
             fields = seen.recv  # handed out as it is: later ones copy it (same keys)
         else:
             fields = seen.recv.copy()
-        x = msg.transaction_id
-        sent = self._xid_text
-        fields["xid"] = sent[1] if sent[0] == x else f"{x:06x}"
+        fields["xid"] = xid_text(msg.transaction_id)
         peer = self._peer
         if peer[0] is not src:  # the same server's address again, most of the time
             peer = self._peer = (src, address_text(src))

@@ -295,13 +295,10 @@ def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
 def summary(m: AnyMessage) -> dict[str, Any]:
     """Fields of a ``send``/``recv`` trace event describing a message (a new dict; its
     ``ia`` list may be shared with other summaries: not to be changed)."""
-    global _last, _xid
+    global _last
     if m.__class__ is Message or not isinstance(m, RelayMessage):
         t = m.msg_type
-        x = m.transaction_id
-        xid = _xid
-        if x != xid[0]:
-            xid = _xid = (x, f"{x:06x}")
+        xt = xid_text(m.transaction_id)
         opts = m.options
         if opts.__class__ is OptionRun:  # the options a decode memo shares: worked out once
             fields = opts.fields  # type: ignore[attr-defined]
@@ -314,8 +311,8 @@ def summary(m: AnyMessage) -> dict[str, Any]:
         except KeyError:
             name = message_name(t)
         if fields:
-            return {"msg": name, "xid": xid[1], **fields}
-        return {"msg": name, "xid": xid[1]}
+            return {"msg": name, "xid": xt, **fields}
+        return {"msg": name, "xid": xt}
     last = _last
     if last[0] is m:  # the same (immutable) object, held by _last so its id is not reused
         return dict(last[1])
@@ -332,11 +329,12 @@ def summary(m: AnyMessage) -> dict[str, Any]:
 
 
 def xid_text(x: int) -> str:
-    """A summary's ``xid``: ``f"{x:06x}"``, the last one made given again (see _xid)."""
+    """A summary's ``xid``: ``f"{x:06x}"`` (made with %, the same text, cheaper), the last
+    one made given again (see _xid)."""
     global _xid
     xid = _xid
     if x != xid[0]:
-        xid = _xid = (x, f"{x:06x}")
+        xid = _xid = (x, "%06x" % x)  # noqa: UP031 - cheaper than the f-string
     return xid[1]
 
 
