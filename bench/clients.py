@@ -77,6 +77,7 @@ _REPO = Path(__file__).resolve().parent.parent
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
+from dhcp6.accel.build import describe_build  # noqa: E402
 from dhcp6.io.netns import run_in_netns  # noqa: E402
 from dhcp6.testing.ours import events, start_dhcp6_server  # noqa: E402
 from dhcp6.testing.peers import (  # noqa: E402
@@ -723,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"clients bench: python {platform.python_version()}, {dhclient_version}, "
           f"{os.cpu_count()} CPUs, kernel {platform.release()}, load average {load}")  # fmt: skip
+    print(f"our engines: {describe_build()}")
     print(
         f"N = {ns}; server: our dhcp6 server, rapid commit off (4-message exchange), "
         f"pool {POOL}; bound = a global address on {IFACE} (rtnetlink event)",

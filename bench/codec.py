@@ -65,6 +65,7 @@ from scapy.layers.dhcp6 import (  # noqa: E402
 )
 from scapy.packet import NoPayload, Packet, Raw  # noqa: E402
 
+from dhcp6 import accel  # noqa: E402
 from dhcp6.constants import MessageType  # noqa: E402
 from dhcp6.wire import (  # noqa: E402
     AnyMessage,
@@ -343,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         f"best of {repeats}, ~{target:g} s per measurement{' (quick)' if args.quick else ''}"
     )
     print("both libraries verified to produce identical bytes for every case")
+    print(f"ours: {accel.describe_loaded()}")
     results = run(target, repeats)
 
     head = (

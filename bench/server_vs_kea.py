@@ -63,6 +63,7 @@ _REPO = Path(__file__).resolve().parent.parent
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
+from dhcp6.accel.build import describe_build  # noqa: E402
 from dhcp6.constants import SERVER_PORT  # noqa: E402
 from dhcp6.io.udp import read_udp6_table  # noqa: E402
 from dhcp6.testing.ours import control  # noqa: E402
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                                  check=False).stdout.strip() if "kea" in servers else "-"  # fmt: skip
     print(f"server_vs_kea: python {platform.python_version()}, kea {kea_version}, "
           f"{os.cpu_count()} CPUs, kernel {platform.release()}, load average {load()}")  # fmt: skip
+    print(f"our server: {describe_build()}")
     print(f"perfdhcp -6 4-way -g single -R {CLIENTS} -p {seconds:g} -W 1 s; pool {POOL}; "
           f"rates {rates}; a fresh server and lease file per step")  # fmt: skip
     for s in servers:

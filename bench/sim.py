@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +46,7 @@ _REPO = Path(__file__).resolve().parent.parent
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
+from dhcp6 import accel  # noqa: E402
 from lab.load import load_topology_text, parse_overrides  # noqa: E402
 from lab.model import Topology  # noqa: E402
 from lab.sim.simulator import Simulator  # noqa: E402
@@ -193,6 +196,18 @@ def netns_run(topo: Topology, seconds: float) -> dict[str, Any] | str:
         return f"failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
 
 
+def pure_run(a: argparse.Namespace) -> dict[str, Any] | str:
+    """The big run again in a fresh interpreter with DHCP6_PURE=1 (no compiled module)."""
+    args = [sys.executable, __file__, "--big-only", "--clients", str(a.clients), "--servers",
+            str(a.servers), "--duration", a.duration, "--preferred", str(a.preferred),
+            "--valid", str(a.valid), "--seed", str(a.seed)]  # fmt: skip
+    env = {**os.environ, accel.PURE_ENV: "1"}
+    r = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        return f"failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}"
+    return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=10_000)
@@ -205,9 +220,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--netns-clients", type=int, default=100)
     ap.add_argument("--netns-seconds", type=float, default=20.0)
     ap.add_argument("--no-netns", action="store_true", help="skip the namespace comparison")
+    ap.add_argument("--no-pure", action="store_true",
+                    help="skip the big run in pure Python (DHCP6_PURE=1) that follows the compiled one")  # fmt: skip
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 200 clients, 2 h, 20 clients compared, no namespaces")  # fmt: skip
+    ap.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)  # (the pure run)
     a = ap.parse_args(argv)
+    if a.big_only:
+        topo, _ = topology(a.clients, a.servers, a.preferred, a.valid)
+        with tempfile.TemporaryDirectory(prefix="simbench-") as d:
+            big = simulate(topo, parse_duration(a.duration), Path(d) / "trace.jsonl", a.seed)
+        print(json.dumps({**big, "code": accel.describe_loaded()}))
+        return 0
     if a.quick:
         a.clients, a.duration, a.netns_clients, a.no_netns = 200, "2h", 20, True
     duration = parse_duration(a.duration)
@@ -217,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{fmt_duration(duration)} of protocol time, preferred {a.preferred} s, valid {a.valid} s, "
           f"seed {a.seed}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"  code: {accel.describe_loaded()}")
 
     topo, load_s = topology(a.clients, a.servers, a.preferred, a.valid)
     print(f"  topology: {len(topo.nodes):,} nodes generated and loaded in {load_s:.2f} s "
@@ -243,6 +268,14 @@ def main(argv: list[str] | None = None) -> int:
         f"    peak RSS {big['rss']:,.0f} MB ({big['rss'] * 1024 / max(1, a.clients):,.1f} KB per client)"
     )
     tmp.cleanup()
+    pure = None if a.no_pure or accel.pure_requested() else pure_run(a)
+    if isinstance(pure, str):
+        print(f"  the same run in pure Python: {pure}")
+    elif pure is not None:
+        print(f"  the same run, pure Python (DHCP6_PURE=1, in a subprocess right after): "
+              f"{pure['wall']:.1f} s wall, {pure['cpu']:.1f} s CPU, same events and lines: "
+              f"{(pure['events'], pure['lines']) == (big['events'], big['lines'])} "
+              f"→ compiled {pure['wall'] / big['wall']:.2f}× as fast")  # fmt: skip
 
     small_topo, _ = topology(a.netns_clients, a.servers, a.preferred, a.valid)
     small = simulate(small_topo, 86400.0, None, a.seed, time_engines=True)

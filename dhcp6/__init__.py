@@ -4,6 +4,10 @@ The core (constants, wire, engines) has no Linux dependency; ``dhcp6.io`` holds 
 asyncio and netlink drivers.
 """
 
-from .wire import Message, ParseError, RelayMessage, decode, encode
+from . import accel
+
+accel.install()  # compiled copies of the hot modules, while current (dhcp6/accel/)
+
+from .wire import Message, ParseError, RelayMessage, decode, encode  # noqa: E402
 
 __all__ = ["Message", "ParseError", "RelayMessage", "decode", "encode"]

@@ -52,7 +52,8 @@ def test_bootstrap_installs_the_peers_and_the_venv():
         "wide-dhcpv6-client",
     ):
         assert re.search(rf"\b{re.escape(pkg)}\b", text), pkg
-    assert "-m venv .venv" in text and "pip install" in text and "'.[test]'" in text
+    assert "-m venv .venv" in text and "pip install" in text and "'.[test,accel]'" in text
+    assert "-m dhcp6.accel build" in text  # the hot modules compiled (tests/test_accel.py)
 
 
 def test_package_never_imports_scapy_and_dhcp6_never_imports_lab():
