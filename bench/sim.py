@@ -13,8 +13,14 @@ it, as on a real LAN).
 
 Printed:
 
+* which code runs: the hot modules compiled by Cython (dhcp6/accel/, the default after
+  the bootstrap) or pure Python (``DHCP6_PURE=1``);
 * the big run: wall and CPU time, events and events/s, trace lines and bytes, peak RSS
-  (``ru_maxrss`` of this process, read right after it), exchanges by kind;
+  (``ru_maxrss`` of this process, read right after it), exchanges by kind, and a fixed
+  pure-Python loop timed before and after it (the machine's speed drifts);
+* compiled against pure Python: the 100-client day in fresh interpreters, compiled and
+  pure in turn (5 pairs, so both see the same drift; ``--no-pure`` skips it), medians and
+  their ratio; ``--pure-big`` also runs the big run again in pure Python;
 * where the time goes: the share spent inside the engines' own calls
   (``message_received``/``timer_fired``: the engines' logic; the simulator encodes and
   decodes each datagram, once for all its receivers), measured on the 100-client run by
@@ -35,6 +41,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +137,16 @@ class EngineTimer:
             setattr(cls, name, f)
 
 
+def reference_loop() -> float:
+    """Seconds a fixed pure-Python loop takes: this machine's speed drifts by up to 2×
+    within minutes (other guests on its host), so each big run is printed with this
+    before and after it, to tell a slower program from a slower machine."""
+    t, d = time.perf_counter(), {}
+    for i in range(3_000_000):
+        d[i & 1023] = i * 3 + (i >> 2)
+    return time.perf_counter() - t
+
+
 def simulate(topo: Topology, duration: float, trace_path: Path | None, seed: int,
              time_engines: bool = False) -> dict[str, Any]:  # fmt: skip
     timer = EngineTimer() if time_engines else None
@@ -196,16 +213,34 @@ def netns_run(topo: Topology, seconds: float) -> dict[str, Any] | str:
         return f"failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
 
 
-def pure_run(a: argparse.Namespace) -> dict[str, Any] | str:
-    """The big run again in a fresh interpreter with DHCP6_PURE=1 (no compiled module)."""
-    args = [sys.executable, __file__, "--big-only", "--clients", str(a.clients), "--servers",
-            str(a.servers), "--duration", a.duration, "--preferred", str(a.preferred),
+def run_alone(a: argparse.Namespace, clients: int, duration: str, pure: bool) -> dict[str, Any]:
+    """One run in a fresh interpreter (``--one-run``), compiled or pure (DHCP6_PURE=1)."""
+    args = [sys.executable, __file__, "--one-run", "--clients", str(clients), "--servers",
+            str(a.servers), "--duration", duration, "--preferred", str(a.preferred),
             "--valid", str(a.valid), "--seed", str(a.seed)]  # fmt: skip
-    env = {**os.environ, accel.PURE_ENV: "1"}
+    if clients == a.clients and duration == a.duration:
+        args.append("--pure-big")  # (with the reference loop around it)
+    env = {k: v for k, v in os.environ.items() if k != accel.PURE_ENV}
+    if pure:
+        env[accel.PURE_ENV] = "1"
     r = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if r.returncode != 0:
-        return f"failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}"
+        raise RuntimeError((r.stderr.strip().splitlines() or ["?"])[-1])
     return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def compiled_vs_pure(a: argparse.Namespace, rounds: int = 5) -> str:
+    """The small run compiled and pure in turn: medians of wall time and their ratio."""
+    walls: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for _ in range(rounds):
+            for pure in (False, True):
+                walls[pure].append(run_alone(a, a.netns_clients, "1d", pure)["wall"])
+    except RuntimeError as e:
+        return f"failed: {e}"
+    c, p = statistics.median(walls[False]), statistics.median(walls[True])
+    return (f"{a.netns_clients} clients × 1 day, {rounds} runs each in turn: compiled "
+            f"{c:.2f} s, pure Python {p:.2f} s (medians) → compiled {p / c:.2f}× as fast")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,15 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--netns-seconds", type=float, default=20.0)
     ap.add_argument("--no-netns", action="store_true", help="skip the namespace comparison")
     ap.add_argument("--no-pure", action="store_true",
-                    help="skip the big run in pure Python (DHCP6_PURE=1) that follows the compiled one")  # fmt: skip
+                    help="skip comparing the compiled modules with pure Python (DHCP6_PURE=1)")  # fmt: skip
+    ap.add_argument("--pure-big", action="store_true",
+                    help="also run the big run again in pure Python, in a fresh interpreter")  # fmt: skip
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 200 clients, 2 h, 20 clients compared, no namespaces")  # fmt: skip
-    ap.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)  # (the pure run)
+    ap.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # (run_alone)
     a = ap.parse_args(argv)
-    if a.big_only:
+    if a.one_run:
         topo, _ = topology(a.clients, a.servers, a.preferred, a.valid)
+        before = reference_loop() if a.pure_big else 0.0  # (the big run: see the drift)
         with tempfile.TemporaryDirectory(prefix="simbench-") as d:
             big = simulate(topo, parse_duration(a.duration), Path(d) / "trace.jsonl", a.seed)
+        big["loop"] = (before, reference_loop() if a.pure_big else 0.0)
         print(json.dumps({**big, "code": accel.describe_loaded()}))
         return 0
     if a.quick:
@@ -246,12 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     topo, load_s = topology(a.clients, a.servers, a.preferred, a.valid)
     print(f"  topology: {len(topo.nodes):,} nodes generated and loaded in {load_s:.2f} s "
           f"(jinja2 + YAML + checks, --set clients={a.clients} servers={a.servers})")  # fmt: skip
+    before = reference_loop()
     big = simulate(topo, duration, trace_path, a.seed)
+    big["loop"] = (before, reference_loop())
     exchanges = big["binds"] + big["renewals"] + big["rebinds"]
     speed = duration / big["wall"]
     print(
         f"  simulated: {fmt_duration(duration)} in {big['wall']:.1f} s wall, {big['cpu']:.1f} s CPU "
-        f"(setup {big['build']:.2f} s), {speed:,.0f}× real time"
+        f"(setup {big['build']:.2f} s), {speed:,.0f}× real time; reference loop "
+        f"{big['loop'][0]:.2f} s before, {big['loop'][1]:.2f} s after (reference_loop)"
     )
     print(f"    {big['events']:,} events ({big['events'] / big['wall']:,.0f} events/s), "
           f"{exchanges:,} exchanges ({exchanges / big['wall']:,.0f}/s): {big['binds']:,} binds, "
@@ -268,14 +310,16 @@ def main(argv: list[str] | None = None) -> int:
         f"    peak RSS {big['rss']:,.0f} MB ({big['rss'] * 1024 / max(1, a.clients):,.1f} KB per client)"
     )
     tmp.cleanup()
-    pure = None if a.no_pure or accel.pure_requested() else pure_run(a)
-    if isinstance(pure, str):
-        print(f"  the same run in pure Python: {pure}")
-    elif pure is not None:
-        print(f"  the same run, pure Python (DHCP6_PURE=1, in a subprocess right after): "
-              f"{pure['wall']:.1f} s wall, {pure['cpu']:.1f} s CPU, same events and lines: "
-              f"{(pure['events'], pure['lines']) == (big['events'], big['lines'])} "
-              f"→ compiled {pure['wall'] / big['wall']:.2f}× as fast")  # fmt: skip
+    if a.pure_big and not accel.pure_requested():
+        try:
+            pure = run_alone(a, a.clients, a.duration, pure=True)
+        except RuntimeError as e:
+            print(f"  the big run in pure Python: failed: {e}")
+        else:
+            print(f"  the big run again, pure Python (DHCP6_PURE=1, a fresh interpreter): "
+                  f"{pure['wall']:.1f} s wall, {pure['cpu']:.1f} s CPU; reference loop "
+                  f"{pure['loop'][0]:.2f} s before, {pure['loop'][1]:.2f} s after; same events "
+                  f"and lines: {(pure['events'], pure['lines']) == (big['events'], big['lines'])}")  # fmt: skip
 
     small_topo, _ = topology(a.netns_clients, a.servers, a.preferred, a.valid)
     small = simulate(small_topo, 86400.0, None, a.seed, time_engines=True)
@@ -283,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {a.netns_clients} clients, 1d simulated: {small['wall']:.2f} s wall; "
           f"{100 * share:.0f}% of it inside the engines' own calls, "
           f"{100 * (1 - share):.0f}% in the simulator (codec, trace encoding and writing, links, queue)")  # fmt: skip
+
+    if not (a.no_pure or accel.pure_requested()):
+        print(f"  compiled vs pure Python: {compiled_vs_pure(a)}", flush=True)
 
     if a.no_netns:
         ns: dict[str, Any] | str = "skipped (--no-netns)"
