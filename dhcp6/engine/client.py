@@ -598,7 +598,7 @@ class ClientEngine:
                          dst: IPv6Address | None, iface: str, now: float) -> list[Action]:  # fmt: skip
         """A datagram already decoded (``packet_received`` after ``decode``): a driver
         that delivers one datagram to several engines decodes it once."""
-        if msg.__class__ is not Message and isinstance(msg, RelayMessage):
+        if type(msg) is not Message and isinstance(msg, RelayMessage):
             out: list[Action] = []
             self._drop(out, "relay message on the client port", msg=msg.name)
             return out
@@ -890,7 +890,7 @@ class ClientEngine:
         pds: list[IaPd] = []
         ias: list[IaNa | IaPd] = []
         for o in msg.options:  # the IA_NAs, then the IA_PDs (one pass, by type)
-            c = o.__class__
+            c = type(o)
             if c is IaNa or (c is not IaPd and isinstance(o, IaNa)):
                 ias.append(o)  # type: ignore[arg-type]
             elif c is IaPd or isinstance(o, IaPd):
@@ -1139,7 +1139,7 @@ class ClientEngine:
 
 def _timer_set(name: str, after: float) -> Trace:
     """The ``timer set`` event of T1 or T2 (see _TIMER_SETS)."""
-    key = (name, after, after.__class__)
+    key = (name, after, type(after))
     trace = _TIMER_SETS.get(key)
     if trace is None:
         trace = Trace("timer", {"action": "set", "name": name, "after": after})

@@ -342,7 +342,7 @@ class ServerEngine:
         self.reconfiguring: dict[bytes, Pending] = {}
         self.duid_bytes = duid.encode()
         # a Server-ID's DUID of this class is compared field by field (see _ours)
-        self._duid_class = duid.__class__ if duid.__class__ in FIELD_DUIDS else None
+        self._duid_class = type(duid) if type(duid) in FIELD_DUIDS else None
         # The last Server-ID options found to name us and another server (see _ours).
         self._sid_ours: Option | None = None
         self._sid_other: Option | None = None
@@ -451,7 +451,7 @@ class ServerEngine:
         the same message to every engine it reaches (a multicast heard by two servers).
         """
         # a multicast client message: the usual Renew, Solicit, Request take a shortcut
-        fast = msg.__class__ is Message and (
+        fast = type(msg) is Message and (
             dst is None or (dst._ip if IP6_FAST else int(dst)) >> 120 == 0xFF  # type: ignore[attr-defined]
         )
         if fast and msg.msg_type == _RENEW:  # (makes its actions: the recv line comes last)
@@ -500,7 +500,7 @@ class ServerEngine:
             return actions
         name = _HANDLED_NAME[msg.msg_type]
         opts = msg.options
-        if opts.__class__ is OptionRun:  # decoded through a memo: its index (msg.option)
+        if type(opts) is OptionRun:  # decoded through a memo: its index (msg.option)
             first = opts.first  # type: ignore[attr-defined]
             cid_option, sid = first.get(_CLIENTID), first.get(_SERVERID)
         else:
@@ -551,7 +551,7 @@ class ServerEngine:
         opts = msg.options
         plan = self._plans.get(id(opts))
         if plan is None or plan.options is not opts:
-            if opts.__class__ is not OptionRun:
+            if type(opts) is not OptionRun:
                 return None  # not from a decode memo: not seen again
             plan = self._plan(opts)  # type: ignore[arg-type]
         if plan.other:  # the other server's client (_drop_msg: a drop line, traced or not)
@@ -570,7 +570,7 @@ class ServerEngine:
         if b is None or len(b) != 1:
             return None
         x = b.get(plan.key)
-        if x is None or x.__class__ is not Lease:
+        if x is None or type(x) is not Lease:
             return None
         if plan.facts is not f and not self._plan_reply(plan, f, self._by_iface[iface], msg, x):
             return None
@@ -608,13 +608,13 @@ class ServerEngine:
         option values (so no ORO to read) and no Reconfigure. False: not such a Solicit (or
         no address to offer), nothing done (the general path takes it)."""
         opts = msg.options
-        if opts.__class__ is not OptionRun:
+        if type(opts) is not OptionRun:
             return False
         first = opts.first  # type: ignore[attr-defined]
         cid_option = first.get(_CLIENTID)
         config = self.config
         if (
-            cid_option.__class__ is not ClientId
+            type(cid_option) is not ClientId
             or _SERVERID in first
             or config.reconfigure
             or (config.rapid_commit and _RAPID_COMMIT in first)  # (msg.rapid_commit)
@@ -624,7 +624,7 @@ class ServerEngine:
         if len(ias) != 1:
             return False
         ia = ias[0]
-        if ia.__class__ is not IaNa or ia.options:
+        if type(ia) is not IaNa or ia.options:
             return False
         f = self._iface_facts.get(iface)
         if f is None or f.has_options:
@@ -664,12 +664,12 @@ class ServerEngine:
         with no option values (no ORO to read) and no Reconfigure. False: not such a
         Request, nothing done (the general path takes it)."""
         opts = msg.options
-        if opts.__class__ is not OptionRun:
+        if type(opts) is not OptionRun:
             return False
         first = opts.first  # type: ignore[attr-defined]
         cid_option = first.get(_CLIENTID)
         sid = first.get(_SERVERID)
-        if cid_option.__class__ is not ClientId or sid is None:
+        if type(cid_option) is not ClientId or sid is None:
             return False
         if not self._ours(sid):  # the other server's client (_invalid's reason)
             self._drop_msg(actions, "Server-ID does not match ours", _HANDLED_NAME[_REQUEST])
@@ -682,7 +682,7 @@ class ServerEngine:
             return False
         ia = ias[0]
         asked = ia.options
-        if ia.__class__ is not IaNa or len(asked) != 1 or asked[0].__class__ is not IaAddress:
+        if type(ia) is not IaNa or len(asked) != 1 or type(asked[0]) is not IaAddress:
             return False
         f = self._iface_facts.get(iface)
         if f is None or f.has_options:
@@ -835,7 +835,7 @@ class ServerEngine:
             return True
         d = sid.duid
         # d == self.duid says what d.encode() == self.duid_bytes says (FIELD_DUIDS)
-        ours = d == self.duid if d.__class__ is self._duid_class else d.encode() == self.duid_bytes
+        ours = d == self.duid if type(d) is self._duid_class else d.encode() == self.duid_bytes
         if ours:
             self._sid_ours = sid
         else:
@@ -1096,7 +1096,7 @@ class ServerEngine:
 
     def _assign(self, ctx: Ctx, ia: IaNa | IaPd, commit: bool) -> Option:
         """Solicit / Request: the IA with what is (or would be) assigned (§18.3.1, §18.3.2)."""
-        na = ia.__class__ is IaNa or isinstance(ia, IaNa)
+        na = type(ia) is IaNa or isinstance(ia, IaNa)
         kind = NA if na else PD
         s, f = ctx.subnet, ctx.facts
         if s is None or f is None:

@@ -46,7 +46,7 @@ class Lease:
 
     def renewed(self, preferred: int, valid: int, expires: float) -> Lease:
         """A copy with new lifetimes: what every Renew commits."""
-        if self.__class__ is not Lease:  # a subclass may have more fields
+        if type(self) is not Lease:  # a subclass may have more fields
             return replace(self, preferred=preferred, valid=valid, expires=expires)
         # built directly: dataclasses.replace costs several times as much, Lease(...) twice
         return _make_lease(self.kind, self.address, self.prefixlen, self.duid, self.iaid,

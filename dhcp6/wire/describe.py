@@ -204,14 +204,14 @@ NA_TEXT_MAX = 1 << 17
 def _ia_text(o: IaNa | IaPd | IaTa) -> str:
     """``na:IAID ADDR…`` / ``pd:IAID PREFIX/LEN…`` / ``ta:IAID``, then a failing status."""
     st = None
-    c = o.__class__
+    c = type(o)
     if c is IaNa:
         opts = o.options
-        if len(opts) == 1 and IP6_FAST and opts[0].__class__ is IaAddress:
+        if len(opts) == 1 and IP6_FAST and type(opts[0]) is IaAddress:
             ip = opts[0].address
             iaid = o.iaid
             # (an int IAID only: True == 1 as a key, but f"{True}" is not f"{1}")
-            if ip._scope_id is None and iaid.__class__ is int:  # type: ignore[attr-defined]
+            if ip._scope_id is None and type(iaid) is int:  # type: ignore[attr-defined]
                 key = (iaid, ip._ip)  # type: ignore[attr-defined]
                 text = _NA_TEXT.get(key)
                 if text is None:
@@ -268,7 +268,7 @@ def _option_fields(opts: tuple[Option, ...]) -> dict[str, Any]:
     st = None
     rapid = False
     for o in opts:  # one pass: the IAs, the first Status Code, Rapid Commit
-        c = o.__class__
+        c = type(o)
         if c in _PASSED:
             continue
         if c is IaNa or c is IaPd or c is IaTa:
@@ -296,11 +296,11 @@ def summary(m: AnyMessage) -> dict[str, Any]:
     """Fields of a ``send``/``recv`` trace event describing a message (a new dict; its
     ``ia`` list may be shared with other summaries: not to be changed)."""
     global _last
-    if m.__class__ is Message or not isinstance(m, RelayMessage):
+    if type(m) is Message or not isinstance(m, RelayMessage):
         t = m.msg_type
         xt = xid_text(m.transaction_id)
         opts = m.options
-        if opts.__class__ is OptionRun:  # the options a decode memo shares: worked out once
+        if type(opts) is OptionRun:  # the options a decode memo shares: worked out once
             fields = opts.fields  # type: ignore[attr-defined]
             if fields is None:
                 fields = opts.fields = _option_fields(opts)  # type: ignore[attr-defined]

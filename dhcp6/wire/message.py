@@ -120,7 +120,7 @@ class Message(_MessageBase):
         if first is not None:
             return first.get(code)  # type: ignore[no-any-return]
         opts = self.options  # what _HasOptions.option does, without a call more
-        if opts.__class__ is OptionRun:
+        if type(opts) is OptionRun:
             return opts.first.get(code)  # type: ignore[attr-defined, no-any-return]
         for o in opts:
             if o.code == code:
@@ -391,20 +391,20 @@ def decode(data: bytes | bytearray | memoryview, *, memo: Memo | None = None) ->
     ``decode_options_memo``) — for a caller that decodes the same options over and over
     (the simulator); the result is the same.
     """
-    if data.__class__ is not bytes and not isinstance(data, bytes):
+    if type(data) is not bytes and not isinstance(data, bytes):
         data = bytes(data)
     n = len(data)
     if memo is not None and n >= 4 and (t := data[0]) != 12 and t != 13:
         xid = _U32.unpack_from(data, 0)[0] & 0xFFFFFF
         run = data[4:]
         hit = memo.get(run)  # a run found whole: decode_options_memo's first step
-        if hit.__class__ is OptionRun:
+        if type(hit) is OptionRun:
             return _make_message_run(t, xid, hit, hit.first)  # type: ignore[union-attr]
         if hit is not None:  # the run is that one option
             opts: tuple[Option, ...] = (hit,)  # type: ignore[assignment]
         else:  # (and the rest of decode_options_memo, not looking ``run`` up again)
             opts = decode_run_memo(data, 4, n, memo, run) if n > 4 else ()
-        if opts.__class__ is OptionRun:
+        if type(opts) is OptionRun:
             return _make_message_run(t, xid, opts, opts.first)  # type: ignore[attr-defined]
         return _make_message(t, xid, opts)
     return _decode_message(data, 0, n, ())

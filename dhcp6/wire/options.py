@@ -82,7 +82,7 @@ class _HasOptions:
     def option(self, code: int) -> Option | None:
         """The first option with this code, or None."""
         opts = self.options
-        if opts.__class__ is OptionRun:
+        if type(opts) is OptionRun:
             return opts.first.get(code)  # type: ignore[attr-defined, no-any-return]
         for o in opts:
             if o.code == code:
@@ -102,9 +102,9 @@ class _HasOptions:
     @property
     def status(self) -> StatusOption | None:
         opts = self.options
-        if opts.__class__ is not OptionRun and len(opts) == 1:  # an IA of one address
+        if type(opts) is not OptionRun and len(opts) == 1:  # an IA of one address
             o = opts[0]
-            if o.__class__ is IaAddress:
+            if type(o) is IaAddress:
                 return None
             return o if o.code == _STATUS_CODE and isinstance(o, StatusOption) else None
         o = self.option(_STATUS_CODE)
@@ -115,7 +115,7 @@ def _addresses(opts: tuple[Option, ...]) -> list[IaAddress]:
     """The IaAddress options of an IA's ``opts`` (most IAs hold one, and nothing else)."""
     if len(opts) == 1:
         o = opts[0]
-        return [o] if o.__class__ is IaAddress or isinstance(o, IaAddress) else []  # type: ignore[list-item]
+        return [o] if type(o) is IaAddress or isinstance(o, IaAddress) else []  # type: ignore[list-item]
     return [o for o in opts if isinstance(o, IaAddress)]  # type: ignore[misc]
 
 
@@ -204,7 +204,7 @@ class IaNa(_HasOptions, Option):
             return _HDR_III.pack(3, 12, self.iaid, self.t1, self.t2)
         if len(opts) == 1:
             a = opts[0]
-            if a.__class__ is IaAddress and not a.options:  # the usual IA: one address
+            if type(a) is IaAddress and not a.options:  # the usual IA: one address
                 ip = a.address
                 ip = ip._ip.to_bytes(16, "big") if IP6_FAST else ip.packed  # type: ignore[attr-defined]
                 return _HDR_III_AII.pack(3, 40, self.iaid, self.t1, self.t2, 5, 24, ip,
@@ -698,7 +698,7 @@ def decode_options_memo(data: bytes, pos: int, end: int, memo: Memo) -> tuple[Op
     run = data[pos:end]
     hit = memo.get(run)
     if hit is not None:
-        return hit if hit.__class__ is OptionRun else (hit,)  # type: ignore[return-value]
+        return hit if type(hit) is OptionRun else (hit,)  # type: ignore[return-value]
     return decode_run_memo(data, pos, end, memo, run)
 
 

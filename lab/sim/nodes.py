@@ -231,7 +231,7 @@ class SimNode:
             if fired is not None:
                 tr.emit_trace(name, fired)
         for a in actions:
-            c = a.__class__
+            c = type(a)
             if c is Trace:
                 kind = a.kind
                 if kind == "drop":
@@ -464,7 +464,7 @@ class ClientNode(SimNode):
         if known is None:
             # the engine's lease line has just made its text (address_text keeps it)
             known = self._addrs[v] = Addr(v, address_text(a.address))
-        if a.__class__ is ConfigureAddress:
+        if type(a) is ConfigureAddress:
             if iface is not None:
                 self.sim.net.add_address(iface, known)
             f = Trace("address", {"action": "added", "address": known._text, "iface": name,
@@ -556,9 +556,9 @@ class ServerNode(SimNode):
     def commit(self, a: Any) -> None:
         st = self.store
         st.commits += 1
-        if a.__class__ is CommitLease:
+        if type(a) is CommitLease:
             st.leases[a.lease.key] = a.lease
-        elif a.__class__ is RemoveLease:
+        elif type(a) is RemoveLease:
             st.leases.pop(a.lease.key, None)
         else:
             st.meta[a.key] = a.value
