@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bootstrap a fresh Debian 12 machine (as root) for dhcp6-lab: Debian packages, .venv,
-# the project installed editable with its test extras, its hot modules compiled. Idempotent and fast when re-run:
-# apt is skipped when every package is installed, pip when pyproject.toml is unchanged.
+# the project installed editable with its test extras, its hot modules compiled.
+# Idempotent and fast when re-run: apt is skipped when every package is installed, pip
+# when pyproject.toml is unchanged, the compiler when no hot module changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

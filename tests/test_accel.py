@@ -101,6 +101,19 @@ def test_a_build_for_another_interpreter_is_not_used(tmp_path, monkeypatch):
     assert _run(USE, src, folder) == "py 42"
 
 
+def test_a_damaged_manifest_is_ignored(tmp_path, monkeypatch):
+    src = _probe(tmp_path, "def answer(x):\n    return 2 * x + 2\n")
+    monkeypatch.syspath_prepend(str(src))
+    folder = tmp_path / "accel"
+    build((PROBE,), folder, jobs=1)
+    m = json.loads((folder / accel.MANIFEST).read_text())
+    m["modules"][PROBE] = {"file": m["modules"][PROBE]["file"]}  # no digest
+    (folder / accel.MANIFEST).write_text(json.dumps(m))
+    assert _run(USE, src, folder) == "py 42"
+    (folder / accel.MANIFEST).write_text("{not json")
+    assert _run(USE, src, folder) == "py 42"
+
+
 def test_cli_help_and_status():
     r = subprocess.run([sys.executable, "-m", "dhcp6.accel", "--help"], capture_output=True,
                        text=True, check=False)  # fmt: skip

@@ -50,7 +50,13 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(m, dict) or m.get("ext_suffix") != sysconfig.get_config_var("EXT_SUFFIX"):
         return None
-    return m if isinstance(m.get("modules"), dict) else None
+    modules = m.get("modules")
+    if not isinstance(modules, dict) or not all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
+        for e in modules.values()
+    ):
+        return None  # not a manifest build() wrote: nothing of it is used
+    return m
 
 
 def source_of(name: str, path: list[str] | None = None) -> Path | None:

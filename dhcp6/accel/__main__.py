@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"({folder})")  # fmt: skip
         return 0
     if a.cmd == "status":
-        st = status(folder)
+        try:
+            st = status(folder)
+        except AccelError as e:
+            print(f"dhcp6.accel: {e}", file=sys.stderr)
+            return 1
         for name, s in st.items():
             print(f"{s:9} {name}")
         n = sum(1 for s in st.values() if s == "compiled")

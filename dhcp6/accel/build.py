@@ -79,7 +79,10 @@ def describe_build() -> str:
 
     if pure_requested():
         return f"pure Python ({PURE_ENV}=1)"
-    st = status()
+    try:
+        st = status()
+    except AccelError as e:
+        return f"unknown ({e})"
     n = sum(1 for s in st.values() if s == "compiled")
     if n == 0:
         return "pure Python (no compiled build: `python -m dhcp6.accel build`)"
