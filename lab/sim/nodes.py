@@ -225,7 +225,11 @@ class SimNode:
                 body = fired._json
                 if body is None:
                     body = trace_body(fired)
-                buf += (lead, heads.get("timer") or tr.head(name, "timer"), tsc, body)
+                try:
+                    head = heads["timer"]
+                except KeyError:
+                    head = tr.head(name, "timer")
+                buf += (lead, head, tsc, body)
         else:  # (lines go per node, or to listeners: each through emit_trace)
             buf = lead = tsc = None
             if fired is not None:
@@ -246,6 +250,7 @@ class SimNode:
                 if self.timers.pop(a.name, None) is None:
                     continue
                 t = _CANCELLED.get(a.name) or _timer_trace("cancelled", a.name)
+                kind = "timer"
             elif c is StateChanged:
                 self.on_state(a)  # counters only: no line of its own
                 try:
@@ -254,6 +259,7 @@ class SimNode:
                     t = None
                 if t is None:
                     t = _state_trace(a)
+                kind = "state"
             elif c is Send:
                 sim.net.send(self, a.message, a.dst, a.port, a.iface, a.hop_limit)
                 continue
@@ -261,13 +267,14 @@ class SimNode:
                 t = self.kernel(a)
                 if t is None:
                     continue
+                kind = t.kind
             else:
                 if c is CommitLease or c is RemoveLease or c is CommitMeta:
                     self.commit(a)
                 # ConfigurePrefix, RemovePrefix: a delegated prefix is on no interface
                 # (EngineHost does the same)
                 continue
-            # the action's line
+            # the action's line (``kind`` is t.kind, read once)
             if buf is None:
                 tr.emit_trace(name, t)
                 continue
@@ -277,10 +284,11 @@ class SimNode:
                 body = None
             if body is None:
                 body = trace_body(t)
-            if body:
-                buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), tsc, body)
-            else:
-                buf += (lead, heads.get(t.kind) or tr.head(name, t.kind), tr._ts_close(), body)
+            try:
+                head = heads[kind]
+            except KeyError:  # the node's first line of this kind
+                head = tr.head(name, kind)
+            buf += (lead, head, tsc if body else tr._ts_close(), body)
         if buf is not None and len(buf) >= FLUSH_PARTS:
             tr.flush_lines()
         if self.status == "stopping":
