@@ -37,6 +37,15 @@ def _probe(tmp_path: Path, body: str) -> Path:
     return tmp_path / "src"
 
 
+def _built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> tuple[Path, Path]:
+    """The probe package with ``hot.py`` holding ``body``, compiled: (its root, the build)."""
+    src = _probe(tmp_path, body)
+    monkeypatch.syspath_prepend(str(src))
+    folder = tmp_path / "accel"
+    assert build((PROBE,), folder, jobs=1) == [PROBE]
+    return src, folder
+
+
 def _run(code: str, src: Path, folder: Path, **env: str) -> str:
     e = {k: v for k, v in os.environ.items() if k != accel.PURE_ENV}
     e.update(PYTHONPATH=f"{src}{os.pathsep}{ROOT}", **{accel.DIR_ENV: str(folder)}, **env)
@@ -77,10 +86,7 @@ def test_compiled_copy_is_used_only_while_its_source_is_unchanged(tmp_path, monk
 
 
 def test_a_build_that_fails_says_why_in_one_line_and_keeps_the_old_build(tmp_path, monkeypatch):
-    src = _probe(tmp_path, "def answer(x):\n    return 42\n")
-    monkeypatch.syspath_prepend(str(src))
-    folder = tmp_path / "accel"
-    build((PROBE,), folder, jobs=1)
+    src, folder = _built(tmp_path, monkeypatch, "def answer(x):\n    return 42\n")
     before = (folder / accel.MANIFEST).read_bytes()
     (src / "accelprobe" / "hot.py").write_text("def answer(x):\n    return (42\n")
     with pytest.raises(AccelError) as e:
@@ -91,10 +97,7 @@ def test_a_build_that_fails_says_why_in_one_line_and_keeps_the_old_build(tmp_pat
 
 
 def test_a_build_for_another_interpreter_is_not_used(tmp_path, monkeypatch):
-    src = _probe(tmp_path, "def answer(x):\n    return 2 * x + 2\n")
-    monkeypatch.syspath_prepend(str(src))
-    folder = tmp_path / "accel"
-    build((PROBE,), folder, jobs=1)
+    src, folder = _built(tmp_path, monkeypatch, "def answer(x):\n    return 2 * x + 2\n")
     m = json.loads((folder / accel.MANIFEST).read_text())
     m["ext_suffix"] = ".cpython-99-x86_64-linux-gnu.so"
     (folder / accel.MANIFEST).write_text(json.dumps(m))
@@ -102,10 +105,7 @@ def test_a_build_for_another_interpreter_is_not_used(tmp_path, monkeypatch):
 
 
 def test_a_damaged_manifest_is_ignored(tmp_path, monkeypatch):
-    src = _probe(tmp_path, "def answer(x):\n    return 2 * x + 2\n")
-    monkeypatch.syspath_prepend(str(src))
-    folder = tmp_path / "accel"
-    build((PROBE,), folder, jobs=1)
+    src, folder = _built(tmp_path, monkeypatch, "def answer(x):\n    return 2 * x + 2\n")
     m = json.loads((folder / accel.MANIFEST).read_text())
     m["modules"][PROBE] = {"file": m["modules"][PROBE]["file"]}  # no digest
     (folder / accel.MANIFEST).write_text(json.dumps(m))
