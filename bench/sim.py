@@ -219,7 +219,7 @@ def run_alone(a: argparse.Namespace, clients: int, duration: str, pure: bool) ->
             str(a.servers), "--duration", duration, "--preferred", str(a.preferred),
             "--valid", str(a.valid), "--seed", str(a.seed)]  # fmt: skip
     if clients == a.clients and duration == a.duration:
-        args.append("--pure-big")  # (with the reference loop around it)
+        args.append("--with-loop")  # the big run: the reference loop around it
     env = {k: v for k, v in os.environ.items() if k != accel.PURE_ENV}
     if pure:
         env[accel.PURE_ENV] = "1"
@@ -262,13 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 200 clients, 2 h, 20 clients compared, no namespaces")  # fmt: skip
     ap.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # (run_alone)
+    ap.add_argument("--with-loop", action="store_true", help=argparse.SUPPRESS)  # (run_alone)
     a = ap.parse_args(argv)
     if a.one_run:
         topo, _ = topology(a.clients, a.servers, a.preferred, a.valid)
-        before = reference_loop() if a.pure_big else 0.0  # (the big run: see the drift)
+        before = reference_loop() if a.with_loop else 0.0
         with tempfile.TemporaryDirectory(prefix="simbench-") as d:
             big = simulate(topo, parse_duration(a.duration), Path(d) / "trace.jsonl", a.seed)
-        big["loop"] = (before, reference_loop() if a.pure_big else 0.0)
+        big["loop"] = (before, reference_loop() if a.with_loop else 0.0)
         print(json.dumps({**big, "code": accel.describe_loaded()}))
         return 0
     if a.quick:

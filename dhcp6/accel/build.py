@@ -16,7 +16,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
-from . import MANIFEST, accel_dir, digest, read_manifest, source_of
+from . import MANIFEST, PURE_ENV, accel_dir, digest, pure_requested, read_manifest, source_of
 
 #: dhcp6's modules a simulated renewal runs through (py-spy and callgrind on bench/sim.py)
 OWN_MODULES = (
@@ -75,8 +75,6 @@ def status(folder: Path | None = None, modules: tuple[str, ...] | None = None) -
 
 def describe_build() -> str:
     """One line for a benchmark whose engines run in other processes: what they import."""
-    from . import PURE_ENV, pure_requested
-
     if pure_requested():
         return f"pure Python ({PURE_ENV}=1)"
     try:
@@ -149,6 +147,8 @@ def build(modules: tuple[str, ...] | None = None, folder: Path | None = None, *,
         m["cython"] = cython_version
         folder.mkdir(parents=True, exist_ok=True)
         for name in todo:
+            if digest(sources[name]) != digests[name]:
+                continue  # edited while it compiled: left stale, for the next build
             rel = Path(*name.split(".")).with_suffix(EXTENSION_SUFFIXES[0])
             built = work / "lib" / rel
             if not built.is_file():
