@@ -1,9 +1,9 @@
 """Compiled copies of the hot modules (Cython), used only while they match their source.
 
 A simulated renewal spends its time in a few pure-Python modules: the engines, the wire
-codec, the lease table and the simulator's driver (the list is the project's,
-``[tool.dhcp6-accel]`` in pyproject.toml). ``python -m dhcp6.accel build``
-(dhcp6/accel/build.py) compiles those modules, unchanged, with Cython (no annotations are used for C types, so
+codec, the lease table and the simulator's driver (build.OWN_MODULES, and the project's
+``[tool.dhcp6-accel]`` in pyproject.toml). ``python -m dhcp6.accel build`` (build.py)
+compiles those modules, unchanged, with Cython (annotations are not read as C types, so
 they keep Python's semantics) into the venv, ``sys.prefix/dhcp6-accel/``, and writes a
 manifest of each source's sha256. The bootstrap runs it; ``make`` runs it again when a
 module changed.
